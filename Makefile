@@ -1,0 +1,44 @@
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export DAGSTER_HOME := $(CURDIR)/.dagster_home
+
+.PHONY: help install run dev test bench backfill clean
+
+help:
+	@echo "make run       create .venv, generate the default shop, materialise every asset"
+	@echo "make test      run the whole test suite"
+	@echo "make dev       start the Dagster UI and daemon on http://127.0.0.1:3000"
+	@echo "make backfill START=YYYY-MM-DD END=YYYY-MM-DD   rebuild a range of days"
+	@echo "make bench     run the benchmark; figures go to data/reports/benchmark.{json,md}"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+$(DAGSTER_HOME)/dagster.yaml: | install
+	$(BIN)/python -m segmentation_pipeline.run --write-instance-config
+
+run: $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/python -m segmentation_pipeline.run
+
+backfill: $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/python -m segmentation_pipeline.run --start $(START) --end $(END)
+
+dev: $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python -m segmentation_pipeline.benchmark
+
+clean:
+	rm -rf data/warehouse data/reports data/bench $(DAGSTER_HOME)

@@ -1,0 +1,1 @@
+"""Segmentation pipeline: a Dagster code location for customer segmentation and return-rate optimisation."""

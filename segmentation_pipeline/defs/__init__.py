@@ -1,0 +1,1 @@
+"""Thin Dagster wrappers, grouped by layer."""

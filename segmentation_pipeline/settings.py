@@ -1,0 +1,69 @@
+"""Paths and defaults, resolved from the project root and overridable by environment.
+
+Every setting has a `SEGMENTATION_*` environment variable; nothing here depends on
+the working directory.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+SOURCE_KINDS = ("synthetic", "files", "online_retail")
+
+# The window of event days each source covers by default (end exclusive).
+DEFAULT_WINDOWS: dict[str, tuple[str, str | None]] = {
+    "synthetic": ("2024-01-01", "2026-01-01"),
+    "online_retail": ("2010-12-01", "2011-12-10"),
+    "files": ("2024-01-01", None),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    source: str
+    source_path: Path
+    data_dir: Path
+    warehouse_path: Path
+    reports_dir: Path
+    partitions_start: str
+    partitions_end: str | None
+    synthetic_customers: int
+    synthetic_seed: int
+    timezone: str = "UTC"
+
+
+def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
+    """Read the settings from an environment mapping (os.environ by default)."""
+    source = env.get("SEGMENTATION_SOURCE", "synthetic")
+    if source not in SOURCE_KINDS:
+        raise ValueError(f"SEGMENTATION_SOURCE={source!r}: expected one of {', '.join(SOURCE_KINDS)}")
+    data_dir = Path(env.get("SEGMENTATION_DATA_DIR", PROJECT_ROOT / "data")).resolve()
+    customers = int(env.get("SEGMENTATION_SYNTHETIC_CUSTOMERS", 60_000))
+    seed = int(env.get("SEGMENTATION_SYNTHETIC_SEED", 42))
+    default_source_path = {
+        "synthetic": data_dir / "sources" / f"synthetic_{customers}_seed{seed}",
+        "files": data_dir / "samples" / "files",
+        "online_retail": PROJECT_ROOT.parent / "shared" / "data" / "online_retail.csv.gz",
+    }[source]
+    start, end = DEFAULT_WINDOWS[source]
+    return Settings(
+        source=source,
+        source_path=Path(env.get("SEGMENTATION_SOURCE_PATH", default_source_path)).resolve(),
+        data_dir=data_dir,
+        warehouse_path=Path(
+            env.get("SEGMENTATION_WAREHOUSE", data_dir / "warehouse" / f"{source}.duckdb")
+        ).resolve(),
+        reports_dir=data_dir / "reports",
+        partitions_start=env.get("SEGMENTATION_START_DATE", start),
+        partitions_end=env.get("SEGMENTATION_END_DATE", end) or None,
+        synthetic_customers=customers,
+        synthetic_seed=seed,
+    )
+
+
+SETTINGS = load_settings()

@@ -1,0 +1,88 @@
+"""What every source reader produces: contract tables as raw text plus lineage.
+
+A source turns its files into one DuckDB SELECT per contract table. The SELECT
+returns every contract column as VARCHAR (absent optional columns as NULL), and
+four lineage columns:
+
+- `_source_file`: the file the row came from;
+- `_source_row`: the row's 1-based position among the file's data rows;
+- `_reject_reason`: a source-specific reason to quarantine the row, or NULL;
+- `_event_ts`: the event timestamp parsed from the raw text (NULL when missing
+  or unparseable; always NULL for tables without an event timestamp).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+import duckdb
+
+from segmentation_pipeline.domain.contract import Table
+
+LINEAGE_COLUMNS = ("_source_file", "_source_row", "_reject_reason", "_event_ts")
+
+
+class SourceError(ValueError):
+    """A source file that cannot be read as its contract table."""
+
+
+class RawSource(Protocol):
+    def prepare(self) -> None:
+        """Make the source's files available (e.g. generate synthetic data)."""
+
+    def table_sql(self, con: duckdb.DuckDBPyConnection, table: Table) -> str:
+        """A SELECT yielding the contract table as raw text plus lineage columns."""
+
+    def describe(self) -> str:
+        """One line naming the source for metadata."""
+
+
+def sql_literal(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def parse_timestamp_sql(expr: str) -> str:
+    """The one rule that turns raw text into a timestamp (ISO 8601 date or date-time)."""
+    return f"TRY_CAST(NULLIF(TRIM(CAST({expr} AS VARCHAR)), '') AS TIMESTAMP)"
+
+
+def contract_select(
+    table: Table,
+    expressions: Mapping[str, str],
+    *,
+    source_file: str,
+    source_row: str,
+    reject_reason: str = "NULL",
+    relation: str,
+) -> str:
+    """Assemble the SELECT of a contract table from per-column SQL expressions.
+
+    Columns missing from `expressions` are optional columns the source lacks.
+    """
+    missing = [c for c in table.required if c not in expressions]
+    if missing:
+        raise SourceError(f"{source_file}: missing required column(s) {', '.join(missing)} for {table.name}")
+    columns = [
+        f"CAST({expressions[c]} AS VARCHAR) AS {c}" if c in expressions else f"CAST(NULL AS VARCHAR) AS {c}"
+        for c in table.column_names
+    ]
+    event_ts = parse_timestamp_sql(expressions[table.event_ts]) if table.event_ts else "CAST(NULL AS TIMESTAMP)"
+    columns += [
+        f"{sql_literal(source_file)} AS _source_file",
+        f"CAST({source_row} AS BIGINT) AS _source_row",
+        f"CAST({reject_reason} AS VARCHAR) AS _reject_reason",
+        f"{event_ts} AS _event_ts",
+    ]
+    return "SELECT\n  " + ",\n  ".join(columns) + f"\nFROM {relation}"
+
+
+def empty_table_sql(table: Table) -> str:
+    """The contract table with no rows, for a source that lacks it."""
+    return contract_select(
+        table,
+        {c: "NULL" for c in table.required},
+        source_file="(absent)",
+        source_row="NULL",
+        relation="(SELECT 1) WHERE false",
+    )

@@ -1,0 +1,262 @@
+"""DuckDB SQL for the warehouse's raw, staging and quarantine tables.
+
+The statements are rendered from the contract so every table follows the same
+rules. Windows are half-open day ranges `[$start, $end)` passed as parameters.
+
+Quarantine reasons, checked in this order (the first that applies wins):
+
+| reason | meaning |
+|---|---|
+| (source rule) | a reason set by the source reader, e.g. `non_product_line` |
+| `missing_value` | a required column is empty (`field` names it) |
+| `unparseable_value` | a value cannot be read as its type (`field` names it) |
+| `non_positive_quantity`, `negative_price`, `out_of_range` | a value breaks its range |
+| `exact_duplicate` | the same raw values as an earlier row of the file |
+| `duplicate_key` | the same key as an earlier accepted row in the window |
+| `unknown_customer` | the customer is not in `staging.customers` (only when that table has rows) |
+| `unmatched_return` | a return with no earlier purchase of the product by the customer |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from segmentation_pipeline.domain.contract import TABLES, Table
+from segmentation_pipeline.sources.base import LINEAGE_COLUMNS, parse_timestamp_sql
+
+QUARANTINE = "staging.quarantine"
+
+EXTRA_COLUMNS: dict[str, dict[str, str]] = {
+    "transactions": {"line_no": "BIGINT", "gross_amount": "DOUBLE", "net_amount": "DOUBLE"},
+    "returns": {"order_ts": "TIMESTAMP", "matched_by": "VARCHAR"},
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    reason: str
+    field: str | None
+    condition: str
+
+
+RANGE_RULES: dict[str, list[Rule]] = {
+    "transactions": [
+        Rule("non_positive_quantity", "quantity", "quantity <= 0"),
+        Rule("negative_price", "unit_price", "unit_price < 0"),
+        Rule("out_of_range", "discount", "discount < 0 OR discount > quantity * unit_price"),
+    ],
+    "returns": [
+        Rule("non_positive_quantity", "quantity", "quantity <= 0"),
+        Rule("out_of_range", "refund_amount", "refund_amount < 0"),
+    ],
+    "customers": [
+        Rule("out_of_range", "birth_year", "birth_year NOT BETWEEN 1900 AND year(current_date)"),
+    ],
+    "campaign_exposures": [Rule("out_of_range", "revenue", "revenue < 0")],
+    "service_interactions": [Rule("out_of_range", "csat", "csat NOT BETWEEN 1 AND 5")],
+}
+
+
+def typed_expression(table: Table, column: str) -> str:
+    sql_type = table.column(column).sql_type
+    if sql_type == "TIMESTAMP":
+        return parse_timestamp_sql(f"raw.{column}")
+    blank_as_null = f"NULLIF(TRIM(raw.{column}), '')"
+    return blank_as_null if sql_type == "VARCHAR" else f"TRY_CAST({blank_as_null} AS {sql_type})"
+
+
+def create_tables_sql() -> str:
+    """DDL for every raw, staging and quarantine table (idempotent)."""
+    statements = ["CREATE SCHEMA IF NOT EXISTS raw", "CREATE SCHEMA IF NOT EXISTS staging"]
+    lineage = "_source_file VARCHAR, _source_row BIGINT"
+    for table in TABLES.values():
+        raw_columns = ", ".join(f"{c} VARCHAR" for c in table.column_names)
+        statements.append(
+            f"CREATE TABLE IF NOT EXISTS raw.{table.name} ({raw_columns}, {lineage}, "
+            "_reject_reason VARCHAR, _event_ts TIMESTAMP, _partition_date DATE)"
+        )
+        typed = [f"{c.name} {c.sql_type}" for c in table.columns]
+        typed += [f"{name} {sql_type}" for name, sql_type in EXTRA_COLUMNS.get(table.name, {}).items()]
+        statements.append(
+            f"CREATE TABLE IF NOT EXISTS staging.{table.name} ({', '.join(typed)}, {lineage}, _partition_date DATE)"
+        )
+    statements.append(
+        f"CREATE TABLE IF NOT EXISTS {QUARANTINE} (table_name VARCHAR, partition_date DATE, "
+        "source_file VARCHAR, source_row BIGINT, reason VARCHAR, field VARCHAR, raw_values JSON)"
+    )
+    return ";\n".join(statements) + ";"
+
+
+def window_filter(table: Table, column: str = "_partition_date") -> str:
+    return f"{column} >= $start AND {column} < $end" if table.partitioned else "true"
+
+
+def load_raw_sql(table: Table, source_select: str) -> str:
+    """Replace the window's raw rows with the source's rows whose event day is in the window."""
+    placed = (
+        "WHERE _event_ts >= CAST($start AS TIMESTAMP) AND _event_ts < CAST($end AS TIMESTAMP)"
+        if table.partitioned
+        else ""
+    )
+    return f"""
+DELETE FROM raw.{table.name} WHERE {window_filter(table)};
+INSERT INTO raw.{table.name}
+SELECT *, CAST(_event_ts AS DATE) AS _partition_date FROM ({source_select}) AS src {placed};
+"""
+
+
+def unplaced_rows_sql(table: Table, source_select: str) -> str:
+    """Replace the quarantined source rows that belong to no event day.
+
+    A row is unplaced when its event timestamp is missing, unparseable, later
+    than `$now` or earlier than `$first_day`. Such rows carry no partition date.
+    """
+    ts = table.event_ts
+    raw_values = ", ".join(f"{c} := {c}" for c in table.column_names)
+    return f"""
+DELETE FROM {QUARANTINE} WHERE table_name = '{table.name}' AND partition_date IS NULL;
+INSERT INTO {QUARANTINE}
+SELECT '{table.name}', NULL, _source_file, _source_row, unplaced_reason, '{ts}', to_json(struct_pack({raw_values}))
+FROM (
+  SELECT *, CASE
+      WHEN NULLIF(TRIM({ts}), '') IS NULL THEN 'missing_value'
+      WHEN _event_ts IS NULL THEN 'unparseable_value'
+      WHEN _event_ts > $now THEN 'future_timestamp'
+      WHEN _event_ts < CAST($first_day AS TIMESTAMP) THEN 'before_first_partition'
+    END AS unplaced_reason
+  FROM ({source_select}) AS src
+) AS judged
+WHERE unplaced_reason IS NOT NULL;
+"""
+
+
+def _first_reason(rules: list[Rule]) -> tuple[str, str]:
+    reason = "CASE " + " ".join(f"WHEN {r.condition} THEN '{r.reason}'" for r in rules) + " END"
+    field = "CASE " + " ".join(f"WHEN {r.condition} THEN {_quote(r.field)}" for r in rules) + " END"
+    return reason, field
+
+
+def _quote(text: str | None) -> str:
+    return "NULL" if text is None else f"'{text}'"
+
+
+def row_rules(table: Table) -> list[Rule]:
+    """Rules that judge a row on its own values."""
+    missing = [
+        Rule("missing_value", c, f"NULLIF(TRIM(raw_{c}), '') IS NULL") for c in table.required
+    ]
+    unparseable = [
+        Rule("unparseable_value", c, f"NULLIF(TRIM(raw_{c}), '') IS NOT NULL AND {c} IS NULL")
+        for c in table.column_names
+    ]
+    return missing + unparseable + RANGE_RULES.get(table.name, [])
+
+
+def checked_rows_sql(table: Table) -> str:
+    """The window's raw rows, typed, with the first quarantine reason that applies (NULL if none)."""
+    cols = table.column_names
+    typed = ",\n    ".join(f"{typed_expression(table, c)} AS {c}" for c in cols)
+    raw_aliases = ", ".join(f"raw.{c} AS raw_{c}" for c in cols)
+    own_reason, own_field = _first_reason(row_rules(table))
+    raw_values = ", ".join(f"raw_{c}" for c in cols)
+    key = ", ".join(table.key) if table.name != "transactions" else None
+    key_rank = (
+        f"row_number() OVER (PARTITION BY own_reason IS NULL, {key} ORDER BY _source_row)" if key else "1"
+    )
+    later_rules = [
+        Rule("exact_duplicate", None, "exact_rank > 1"),
+        Rule("duplicate_key", ",".join(table.key), "key_rank > 1"),
+    ]
+    joins = ""
+    link_columns = ""
+    if table.name != "customers":
+        later_rules.append(Rule("unknown_customer", "customer_id", "NOT known_customer AND has_customers"))
+        joins += (
+            "\n  LEFT JOIN (SELECT DISTINCT customer_id FROM staging.customers) AS known"
+            " ON known.customer_id = ranked.customer_id"
+            "\n  CROSS JOIN (SELECT count(*) > 0 AS has_customers FROM staging.customers) AS customer_table"
+        )
+        link_columns += ", known.customer_id IS NOT NULL AS known_customer, has_customers"
+    if table.name == "returns":
+        later_rules.append(Rule("unmatched_return", "order_id", "matched_order_ts IS NULL"))
+        joins += "\n" + RETURN_MATCH_JOIN
+        link_columns += (
+            ", CASE WHEN ranked.order_id IS NULL THEN latest.order_id ELSE by_order.order_id END AS matched_order_id"
+            ", CASE WHEN ranked.order_id IS NULL THEN latest.order_ts ELSE by_order.order_ts END AS matched_order_ts"
+        )
+    later_reason, later_field = _first_reason(later_rules)
+    return f"""
+WITH typed AS (
+  SELECT
+    {typed},
+    {raw_aliases},
+    raw._source_file, raw._source_row, raw._reject_reason, raw._partition_date
+  FROM raw.{table.name} AS raw
+  WHERE {window_filter(table, "raw._partition_date")}
+), judged AS (
+  SELECT *,
+    COALESCE(_reject_reason, {own_reason}) AS own_reason,
+    CASE WHEN _reject_reason IS NULL THEN {own_field} END AS own_field
+  FROM typed
+), ranked AS (
+  SELECT *,
+    row_number() OVER (PARTITION BY own_reason IS NULL, {raw_values} ORDER BY _source_row) AS exact_rank,
+    {key_rank} AS key_rank
+  FROM judged
+), linked AS (
+  SELECT ranked.*{link_columns}
+  FROM ranked{joins}
+)
+SELECT *,
+  COALESCE(own_reason, {later_reason}) AS quarantine_reason,
+  CASE WHEN own_reason IS NOT NULL THEN own_field ELSE {later_field} END AS quarantine_field
+FROM linked
+"""
+
+
+# A return names its order, or is matched to the customer's latest purchase of the
+# product at or before the return.
+RETURN_MATCH_JOIN = """  ASOF LEFT JOIN (SELECT customer_id, product_id, order_id, order_ts FROM staging.transactions) AS by_order
+    ON by_order.customer_id = ranked.customer_id AND by_order.product_id = ranked.product_id
+    AND by_order.order_id = ranked.order_id AND ranked.return_ts >= by_order.order_ts
+  ASOF LEFT JOIN (SELECT customer_id, product_id, order_id, order_ts FROM staging.transactions) AS latest
+    ON latest.customer_id = ranked.customer_id AND latest.product_id = ranked.product_id
+    AND ranked.return_ts >= latest.order_ts"""
+
+
+def staged_columns_sql(table: Table) -> str:
+    """The accepted rows' values, in staging column order."""
+    extras = {
+        "transactions": [
+            "row_number() OVER (PARTITION BY order_id ORDER BY _source_row) AS line_no",
+            "ROUND(quantity * unit_price, 2) AS gross_amount",
+            "ROUND(quantity * unit_price - COALESCE(discount, 0), 2) AS net_amount",
+        ],
+        "returns": [
+            "matched_order_ts AS order_ts",
+            "CASE WHEN order_id IS NULL THEN 'latest_purchase' ELSE 'order_id' END AS matched_by",
+        ],
+    }.get(table.name, [])
+    columns = [c if c != "order_id" or table.name != "returns" else "matched_order_id AS order_id"
+               for c in table.column_names]
+    return ", ".join(columns + extras + ["_source_file", "_source_row", "_partition_date"])
+
+
+def stage_sql(table: Table) -> str:
+    """Replace the window's staged and quarantined rows from its raw rows."""
+    raw_values = ", ".join(f"{c} := raw_{c}" for c in table.column_names)
+    return f"""
+CREATE OR REPLACE TEMP TABLE checked_{table.name} AS {checked_rows_sql(table)};
+DELETE FROM staging.{table.name} WHERE {window_filter(table)};
+INSERT INTO staging.{table.name}
+SELECT {staged_columns_sql(table)} FROM checked_{table.name} WHERE quarantine_reason IS NULL;
+DELETE FROM {QUARANTINE} WHERE table_name = '{table.name}' AND {window_filter(table, "partition_date")};
+INSERT INTO {QUARANTINE}
+SELECT '{table.name}', _partition_date, _source_file, _source_row, quarantine_reason, quarantine_field,
+       to_json(struct_pack({raw_values}))
+FROM checked_{table.name} WHERE quarantine_reason IS NOT NULL;
+DROP TABLE checked_{table.name};
+"""
+
+
+__all__ = ["LINEAGE_COLUMNS", "create_tables_sql", "load_raw_sql", "stage_sql"]

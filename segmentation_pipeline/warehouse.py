@@ -1,0 +1,141 @@
+"""Runs the warehouse SQL: loading raw windows, staging them, reconciling counts.
+
+Each write replaces a window inside one transaction, so re-running a window
+never duplicates rows and a failure leaves the previous rows in place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import duckdb
+
+from segmentation_pipeline.domain.contract import Table
+from segmentation_pipeline.sources.base import RawSource
+from segmentation_pipeline.sql.staging import (
+    QUARANTINE,
+    create_tables_sql,
+    load_raw_sql,
+    stage_sql,
+    unplaced_rows_sql,
+    window_filter,
+)
+
+
+@dataclass(frozen=True)
+class Window:
+    """Half-open range of event days [start, end); unpartitioned tables ignore it."""
+
+    start: date
+    end: date
+
+    @property
+    def params(self) -> dict[str, date]:
+        return {"start": self.start, "end": self.end}
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    raw: int
+    staged: int
+    quarantined: int
+
+    @property
+    def balanced(self) -> bool:
+        return self.raw == self.staged + self.quarantined
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(create_tables_sql()).fetchall()
+
+
+def run_in_transaction(con: duckdb.DuckDBPyConnection, script: str, params: dict) -> None:
+    """Run `;`-separated statements atomically, each with the parameters it names."""
+    con.execute("BEGIN TRANSACTION").fetchall()
+    try:
+        for statement in filter(str.strip, script.split(";\n")):
+            used = {k: v for k, v in params.items() if f"${k}" in statement}
+            con.execute(statement, used).fetchall()
+        con.execute("COMMIT").fetchall()
+    except BaseException:
+        con.execute("ROLLBACK").fetchall()
+        raise
+
+
+def load_raw_window(con: duckdb.DuckDBPyConnection, source: RawSource, table: Table, window: Window) -> int:
+    """Replace the window's raw rows from the source; returns the rows loaded."""
+    ensure_tables(con)
+    run_in_transaction(con, load_raw_sql(table, source.table_sql(con, table)), window.params)
+    return count_rows(con, f"raw.{table.name}", table, window)
+
+
+def quarantine_unplaced_rows(
+    con: duckdb.DuckDBPyConnection,
+    source: RawSource,
+    tables: list[Table],
+    first_day: date,
+    last_day_end: date | None,
+    now: datetime,
+) -> dict[str, int]:
+    """Quarantine every source row that no event day can hold.
+
+    Returns counts per `table:reason`, plus `table:pending` for rows dated after
+    the last partition but not in the future (they wait for their partition).
+    """
+    ensure_tables(con)
+    summary: dict[str, int] = {}
+    for table in tables:
+        source_select = source.table_sql(con, table)
+        run_in_transaction(con, unplaced_rows_sql(table, source_select), {"now": now, "first_day": first_day})
+        summary |= {
+            f"{table.name}:{reason}": n
+            for reason, n in con.execute(
+                f"SELECT reason, count(*) FROM {QUARANTINE} WHERE table_name = $table AND partition_date IS NULL "
+                "GROUP BY 1 ORDER BY 1",
+                {"table": table.name},
+            ).fetchall()
+        }
+        if last_day_end is not None:
+            pending = con.execute(
+                f"SELECT count(*) FROM ({source_select}) WHERE _event_ts >= CAST($end AS TIMESTAMP) "
+                "AND _event_ts <= $now",
+                {"end": last_day_end, "now": now},
+            ).fetchall()[0][0]
+            if pending:
+                summary[f"{table.name}:pending"] = pending
+    return summary
+
+
+def stage_window(con: duckdb.DuckDBPyConnection, table: Table, window: Window) -> Reconciliation:
+    """Type, check and split the window's raw rows into staging and quarantine."""
+    ensure_tables(con)
+    run_in_transaction(con, stage_sql(table), window.params)
+    return reconcile(con, table, window)
+
+
+def count_rows(con: duckdb.DuckDBPyConnection, relation: str, table: Table, window: Window) -> int:
+    sql = f"SELECT count(*) FROM {relation} WHERE {window_filter(table)}"
+    return con.execute(sql, window.params if table.partitioned else {}).fetchall()[0][0]
+
+
+def reconcile(con: duckdb.DuckDBPyConnection, table: Table, window: Window) -> Reconciliation:
+    """Raw, staged and quarantined row counts of a window."""
+    quarantined = con.execute(
+        f"SELECT count(*) FROM {QUARANTINE} WHERE table_name = $table AND {window_filter(table, 'partition_date')}",
+        {"table": table.name, **(window.params if table.partitioned else {})},
+    ).fetchall()[0][0]
+    return Reconciliation(
+        raw=count_rows(con, f"raw.{table.name}", table, window),
+        staged=count_rows(con, f"staging.{table.name}", table, window),
+        quarantined=quarantined,
+    )
+
+
+def quarantine_by_reason(con: duckdb.DuckDBPyConnection, table: Table, window: Window) -> dict[str, int]:
+    rows = con.execute(
+        f"SELECT reason || COALESCE(':' || field, ''), count(*) FROM {QUARANTINE} "
+        f"WHERE table_name = $table AND {window_filter(table, 'partition_date')} GROUP BY 1 ORDER BY 2 DESC",
+        {"table": table.name, **(window.params if table.partitioned else {})},
+    ).fetchall()
+    return dict(rows)

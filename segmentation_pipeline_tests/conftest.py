@@ -1,0 +1,34 @@
+"""Test configuration: a small synthetic shop over a short window, in a temporary data folder.
+
+The environment is set before the package is imported, so the partitions and
+resources of the code location are built for the test window.
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+TEST_DATA_DIR = Path(tempfile.mkdtemp(prefix="segmentation_tests_"))
+os.environ.update(
+    {
+        "SEGMENTATION_SOURCE": "synthetic",
+        "SEGMENTATION_DATA_DIR": str(TEST_DATA_DIR),
+        "SEGMENTATION_SYNTHETIC_CUSTOMERS": "400",
+        "SEGMENTATION_START_DATE": "2024-01-01",
+        "SEGMENTATION_END_DATE": "2024-03-01",
+        "GX_ANALYTICS_ENABLED": "false",
+    }
+)
+for name in ("SEGMENTATION_SOURCE_PATH", "SEGMENTATION_WAREHOUSE", "SEGMENTATION_SYNTHETIC_SEED"):
+    os.environ.pop(name, None)
+
+import pytest  # noqa: E402
+
+REAL_ONLINE_RETAIL = Path(__file__).resolve().parents[2] / "shared" / "data" / "online_retail.csv.gz"
+
+
+@pytest.fixture
+def online_retail_file() -> Path:
+    if not REAL_ONLINE_RETAIL.exists():
+        pytest.skip(f"real data not present: {REAL_ONLINE_RETAIL}")
+    return REAL_ONLINE_RETAIL
