@@ -24,6 +24,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from segmentation_pipeline.domain import contract
+
 
 @dataclass(frozen=True)
 class ShopSpec:
@@ -188,6 +190,8 @@ class Catalogue:
 
 @dataclass(frozen=True)
 class Campaign:
+    """A marketing send: when it goes out, on which channel, and which offers it tests."""
+
     campaign_id: str
     day: float
     channel: str
@@ -441,28 +445,33 @@ def _simulate_block(spec: ShopSpec, clock: Clock, cat: Catalogue, campaigns: lis
 
 
 def _final_queries(spec: ShopSpec) -> dict[str, tuple[str, str, str]]:
-    """Per output file: the part files it is built from, the SELECT list giving its columns, the sort order."""
-    customer = f"printf('C%0{max(6, len(str(spec.n_customers)))}d', customer_no) AS customer_id"
-    order, product = "printf('O%07d', order_no) AS order_id", "printf('P%05d', product_no) AS product_id"
-    queries = {
-        "customers": ("customers", f"{customer}, signup_ts, birth_year, gender, country, acquisition_channel",
-                      "customer_no"),
-        "transactions": ("transactions", f"{order}, {customer}, order_ts, {product}, quantity, unit_price, "
-                         "category, discount, channel, country", "order_ts, order_no, line_no"),
-        "returns": ("returns", f"printf('R%07d', return_no) AS return_id, {customer}, {product}, return_ts, "
-                    f"quantity, {order}, refund_amount, reason", "return_ts, return_no"),
-        "campaign_exposures": ("campaign_exposures", f"campaign_id, {customer}, sent_ts, variant, is_control, "
-                               "channel, offer, engaged, converted, revenue", "sent_ts, campaign_no, customer_no"),
-        "service_interactions": ("service_interactions", f"printf('S%07d', interaction_no) AS interaction_id, "
-                                 f"{customer}, interaction_ts, channel, topic, resolved, csat",
-                                 "interaction_ts, interaction_no"),
-        "ground_truth/customer_truth": ("customers", f"{customer}, latent_type, true_return_propensity, "
-                                        "orders_per_year, dropout_probability, churned", "customer_no"),
-        "ground_truth/line_truth": ("transactions", f"{order}, line_no, {product}, true_return_probability",
-                                    "order_no, line_no"),
+    """Per output file: the part files it is built from, the SELECT list giving its columns, the sort order.
+
+    Parts carry numeric keys; the SELECT turns them into ids such as C000123 or O0000001."""
+    ids = {
+        "customer_id": f"printf('C%0{max(6, len(str(spec.n_customers)))}d', customer_no)",
+        "order_id": "printf('O%07d', order_no)",
+        "product_id": "printf('P%05d', product_no)",
+        "return_id": "printf('R%07d', return_no)",
+        "interaction_id": "printf('S%07d', interaction_no)",
     }
-    if not spec.write_line_truth:
-        del queries["ground_truth/line_truth"]
+
+    def select(columns: list[str]) -> str:
+        return ", ".join(f"{ids[c]} AS {c}" if c in ids else c for c in columns)
+
+    order_by = {
+        "customers": "customer_no",
+        "transactions": "order_ts, order_no, line_no",
+        "returns": "return_ts, return_no",
+        "campaign_exposures": "sent_ts, campaign_no, customer_no",
+        "service_interactions": "interaction_ts, interaction_no",
+    }
+    queries = {name: (name, select(table.column_names), order_by[name]) for name, table in contract.TABLES.items()}
+    truth = ["customer_id", "latent_type", "true_return_propensity", "orders_per_year", "dropout_probability", "churned"]
+    queries["ground_truth/customer_truth"] = ("customers", select(truth), "customer_no")
+    if spec.write_line_truth:
+        line_truth = ["order_id", "line_no", "product_id", "true_return_probability"]
+        queries["ground_truth/line_truth"] = ("transactions", select(line_truth), "order_no, line_no")
     return queries
 
 

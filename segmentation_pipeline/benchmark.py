@@ -1,0 +1,127 @@
+"""Benchmark: wall time, peak memory and rows per second of each stage, on generated shops.
+
+    python -m segmentation_pipeline.benchmark [--scenario default|10m] ...
+
+Each stage runs in its own process so its peak resident memory is its own. The
+figures go to data/reports/benchmark.json and a markdown table beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import platform
+import resource
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+
+from segmentation_pipeline.settings import SETTINGS
+
+# Generated lines per customer are about 16.7, so customers set the size.
+SCENARIOS = {"default": 60_000, "10m": 600_000}
+START, DAYS = date(2024, 1, 1), 731
+ORDER = ["customers", "transactions", "returns", "campaign_exposures", "service_interactions"]
+
+
+@dataclass(frozen=True)
+class StageFigures:
+    scenario: str
+    stage: str
+    rows: int
+    seconds: float
+    peak_rss_mib: float
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+
+def _child(work: Callable[[], int], queue: multiprocessing.Queue) -> None:
+    started = time.perf_counter()
+    rows = work()
+    seconds = time.perf_counter() - started
+    queue.put((rows, seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+
+
+def measure(scenario: str, stage: str, work: Callable[[], int]) -> StageFigures:
+    """Run `work` (which returns the rows it handled) in a fresh process and measure it."""
+    queue: multiprocessing.Queue = multiprocessing.get_context("fork").Queue()
+    process = multiprocessing.get_context("fork").Process(target=_child, args=(work, queue))
+    process.start()
+    rows, seconds, peak = queue.get()
+    process.join()
+    figures = StageFigures(scenario, stage, rows, round(seconds, 2), round(peak, 1))
+    print(f"{scenario:>8} {stage:<10} {rows:>12,} rows {seconds:8.1f} s {peak:8.0f} MiB")
+    return figures
+
+
+def generate(folder: Path, customers: int) -> int:
+    from segmentation_pipeline.domain.synthetic import ShopSpec, generate_shop
+
+    if not (folder / "transactions.parquet").exists():
+        generate_shop(ShopSpec(n_customers=customers, start=START, days=DAYS), folder)
+    with duckdb.connect() as con:
+        return con.sql(f"SELECT count(*) FROM read_parquet('{folder}/transactions.parquet')").fetchall()[0][0]
+
+
+def load_raw(folder: Path, warehouse: Path) -> int:
+    from segmentation_pipeline.domain.contract import TABLES
+    from segmentation_pipeline.sources.files import FilesSource
+    from segmentation_pipeline.warehouse import Window, load_raw_window
+
+    window = Window(START, START + timedelta(days=DAYS))
+    with duckdb.connect(str(warehouse)) as con:
+        return sum(load_raw_window(con, FilesSource(folder), TABLES[name], window) for name in ORDER)
+
+
+def stage(warehouse: Path) -> int:
+    from segmentation_pipeline.domain.contract import TABLES
+    from segmentation_pipeline.warehouse import Window, stage_window
+
+    window = Window(START, START + timedelta(days=DAYS))
+    with duckdb.connect(str(warehouse)) as con:
+        return sum(stage_window(con, TABLES[name], window).raw for name in ORDER)
+
+
+def write_reports(figures: list[StageFigures], out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    machine = {"python": platform.python_version(), "cpus": multiprocessing.cpu_count(), "duckdb": duckdb.__version__}
+    rows = [asdict(f) | {"rows_per_second": round(f.rows_per_second)} for f in figures]
+    (out_dir / "benchmark.json").write_text(json.dumps({"machine": machine, "stages": rows}, indent=2))
+    lines = [
+        "| scenario | stage | rows | seconds | peak RSS MiB | rows/s |",
+        "|---|---|---:|---:|---:|---:|",
+        *(
+            f"| {f.scenario} | {f.stage} | {f.rows:,} | {f.seconds:.1f} | {f.peak_rss_mib:.0f} | "
+            f"{f.rows_per_second:,.0f} |"
+            for f in figures
+        ),
+    ]
+    (out_dir / "benchmark.md").write_text("\n".join(lines) + "\n")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scenario", action="append", choices=sorted(SCENARIOS), help="default: all")
+    args = parser.parse_args(argv)
+    bench_dir = SETTINGS.data_dir / "bench"
+    figures = []
+    for scenario in args.scenario or list(SCENARIOS):
+        folder = bench_dir / f"shop_{scenario}"
+        warehouse = bench_dir / f"{scenario}.duckdb"
+        warehouse.unlink(missing_ok=True)
+        figures.append(measure(scenario, "generate", lambda: generate(folder, SCENARIOS[scenario])))
+        figures.append(measure(scenario, "raw load", lambda: load_raw(folder, warehouse)))
+        figures.append(measure(scenario, "staging", lambda: stage(warehouse)))
+    write_reports(figures, SETTINGS.reports_dir)
+    print(f"Figures written to {SETTINGS.reports_dir / 'benchmark.json'} and benchmark.md")
+
+
+if __name__ == "__main__":
+    main()
