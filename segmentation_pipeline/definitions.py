@@ -1,7 +1,5 @@
 """The Dagster code location: assets, checks, resources, jobs and schedules."""
 
-import warnings
-
 import dagster as dg
 
 from segmentation_pipeline.defs.automation import daily_refresh_job, daily_refresh_schedule
@@ -9,9 +7,6 @@ from segmentation_pipeline.defs.checks import staging_checks
 from segmentation_pipeline.defs.raw import raw_assets
 from segmentation_pipeline.defs.resources import build_resources
 from segmentation_pipeline.defs.staging import staging_assets
-
-# Single-run backfills are the intended way to rebuild history; Dagster still labels them beta.
-warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 all_assets = [*raw_assets, *staging_assets]
 all_checks = [*staging_checks]

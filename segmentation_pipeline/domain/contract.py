@@ -16,6 +16,8 @@ class Column:
     sql_type: str
     required: bool
     description: str
+    minimum: float | None = None
+    maximum: float | None = None
 
 
 @dataclass(frozen=True)
@@ -42,9 +44,21 @@ class Table:
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
 
+    @property
+    def bounded(self) -> list[Column]:
+        """Columns with an allowed range (inclusive; NULL is not range-checked)."""
+        return [c for c in self.columns if c.minimum is not None or c.maximum is not None]
 
-def _c(name: str, sql_type: str, required: bool, description: str) -> Column:
-    return Column(name, sql_type, required, description)
+
+def _c(
+    name: str,
+    sql_type: str,
+    required: bool,
+    description: str,
+    minimum: float | None = None,
+    maximum: float | None = None,
+) -> Column:
+    return Column(name, sql_type, required, description, minimum, maximum)
 
 
 TRANSACTIONS = Table(
@@ -57,10 +71,10 @@ TRANSACTIONS = Table(
         _c("customer_id", "VARCHAR", True, "Customer who placed the order."),
         _c("order_ts", "TIMESTAMP", True, "When the order was placed."),
         _c("product_id", "VARCHAR", True, "Product (stock code) ordered."),
-        _c("quantity", "BIGINT", True, "Units ordered; must be > 0."),
-        _c("unit_price", "DOUBLE", True, "Price per unit before discount; must be >= 0."),
+        _c("quantity", "BIGINT", True, "Units ordered; must be > 0.", minimum=1),
+        _c("unit_price", "DOUBLE", True, "Price per unit before discount; must be >= 0.", minimum=0),
         _c("category", "VARCHAR", False, "Product category."),
-        _c("discount", "DOUBLE", False, "Money taken off the whole line."),
+        _c("discount", "DOUBLE", False, "Money taken off the whole line.", minimum=0),
         _c("channel", "VARCHAR", False, "Sales channel (web, app, ...)."),
         _c("country", "VARCHAR", False, "Shipping country."),
     ),
@@ -76,9 +90,9 @@ RETURNS = Table(
         _c("customer_id", "VARCHAR", True, "Customer who returned."),
         _c("product_id", "VARCHAR", True, "Product returned."),
         _c("return_ts", "TIMESTAMP", True, "When the return was registered."),
-        _c("quantity", "BIGINT", True, "Units returned; must be > 0."),
+        _c("quantity", "BIGINT", True, "Units returned; must be > 0.", minimum=1),
         _c("order_id", "VARCHAR", False, "Order the return belongs to; matched when absent."),
-        _c("refund_amount", "DOUBLE", False, "Money refunded."),
+        _c("refund_amount", "DOUBLE", False, "Money refunded.", minimum=0),
         _c("reason", "VARCHAR", False, "Return reason given by the customer."),
     ),
 )
@@ -91,7 +105,7 @@ CUSTOMERS = Table(
     columns=(
         _c("customer_id", "VARCHAR", True, "Customer identifier."),
         _c("signup_ts", "TIMESTAMP", False, "When the customer account was created."),
-        _c("birth_year", "INTEGER", False, "Year of birth."),
+        _c("birth_year", "INTEGER", False, "Year of birth.", minimum=1900, maximum=2020),
         _c("gender", "VARCHAR", False, "Gender as given by the customer."),
         _c("country", "VARCHAR", False, "Home country."),
         _c("acquisition_channel", "VARCHAR", False, "Channel that brought the customer."),
@@ -113,7 +127,7 @@ CAMPAIGN_EXPOSURES = Table(
         _c("offer", "VARCHAR", False, "Offer description."),
         _c("engaged", "BOOLEAN", False, "Customer opened or clicked."),
         _c("converted", "BOOLEAN", False, "Customer bought in the attribution window."),
-        _c("revenue", "DOUBLE", False, "Revenue attributed to the exposure."),
+        _c("revenue", "DOUBLE", False, "Revenue attributed to the exposure.", minimum=0),
     ),
 )
 
@@ -129,7 +143,7 @@ SERVICE_INTERACTIONS = Table(
         _c("channel", "VARCHAR", False, "Contact channel (chat, phone, email)."),
         _c("topic", "VARCHAR", False, "Topic of the contact (delivery, return, ...)."),
         _c("resolved", "BOOLEAN", False, "Whether the contact was resolved."),
-        _c("csat", "INTEGER", False, "Satisfaction score 1-5."),
+        _c("csat", "INTEGER", False, "Satisfaction score 1-5.", minimum=1, maximum=5),
     ),
 )
 

@@ -28,14 +28,9 @@ if TYPE_CHECKING:
 
 SAMPLE_SIZE = 5
 
-VALUE_RANGES: dict[str, dict[str, tuple[float | None, float | None]]] = {
-    "transactions": {"quantity": (1, None), "unit_price": (0, None), "discount": (0, None)},
-    "returns": {"quantity": (1, None), "refund_amount": (0, None)},
-    "customers": {"birth_year": (1900, 2020)},
-    "service_interactions": {"csat": (1, 5)},
-    "campaign_exposures": {"revenue": (0, None)},
-}
-"""Inclusive plausible ranges per table and column; nulls are not range-checked."""
+def value_ranges(table: Table) -> dict[str, tuple[float | None, float | None]]:
+    """Inclusive allowed ranges per column, from the contract; nulls are not range-checked."""
+    return {c.name: (c.minimum, c.maximum) for c in table.bounded}
 
 
 @dataclass(frozen=True)
@@ -109,7 +104,7 @@ def staging_expectations(
         expectations.append(gxe.ExpectColumnValuesToBeUnique(column=table.key[0]))
     else:
         expectations.append(gxe.ExpectCompoundColumnsToBeUnique(column_list=list(table.key)))
-    for column, (low, high) in VALUE_RANGES.get(table.name, {}).items():
+    for column, (low, high) in value_ranges(table).items():
         expectations.append(
             gxe.ExpectColumnValuesToBeBetween(column=column, min_value=low, max_value=high)
         )

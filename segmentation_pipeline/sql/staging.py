@@ -39,22 +39,25 @@ class Rule:
     condition: str
 
 
-RANGE_RULES: dict[str, list[Rule]] = {
-    "transactions": [
-        Rule("non_positive_quantity", "quantity", "quantity <= 0"),
-        Rule("negative_price", "unit_price", "unit_price < 0"),
-        Rule("out_of_range", "discount", "discount < 0 OR discount > quantity * unit_price"),
-    ],
-    "returns": [
-        Rule("non_positive_quantity", "quantity", "quantity <= 0"),
-        Rule("out_of_range", "refund_amount", "refund_amount < 0"),
-    ],
-    "customers": [
-        Rule("out_of_range", "birth_year", "birth_year NOT BETWEEN 1900 AND year(current_date)"),
-    ],
-    "campaign_exposures": [Rule("out_of_range", "revenue", "revenue < 0")],
-    "service_interactions": [Rule("out_of_range", "csat", "csat NOT BETWEEN 1 AND 5")],
+# Reason codes of range breaks that have a name of their own; others are `out_of_range`.
+RANGE_REASONS = {"quantity": "non_positive_quantity", "unit_price": "negative_price"}
+# Rules across columns, beyond each column's own range.
+CROSS_COLUMN_RULES: dict[str, list[Rule]] = {
+    "transactions": [Rule("out_of_range", "discount", "discount > quantity * unit_price")],
 }
+
+
+def range_rules(table: Table) -> list[Rule]:
+    """Rules from the contract's column ranges, then the table's cross-column rules."""
+    rules = []
+    for column in table.bounded:
+        bounds = [
+            f"{column.name} < {column.minimum}" if column.minimum is not None else None,
+            f"{column.name} > {column.maximum}" if column.maximum is not None else None,
+        ]
+        condition = " OR ".join(b for b in bounds if b)
+        rules.append(Rule(RANGE_REASONS.get(column.name, "out_of_range"), column.name, condition))
+    return rules + CROSS_COLUMN_RULES.get(table.name, [])
 
 
 def typed_expression(table: Table, column: str) -> str:
@@ -149,7 +152,7 @@ def row_rules(table: Table) -> list[Rule]:
         Rule("unparseable_value", c, f"NULLIF(TRIM(raw_{c}), '') IS NOT NULL AND {c} IS NULL")
         for c in table.column_names
     ]
-    return missing + unparseable + RANGE_RULES.get(table.name, [])
+    return missing + unparseable + range_rules(table)
 
 
 def checked_rows_sql(table: Table) -> str:
