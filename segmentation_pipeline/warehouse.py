@@ -139,3 +139,25 @@ def quarantine_by_reason(con: duckdb.DuckDBPyConnection, table: Table, window: W
         {"table": table.name, **(window.params if table.partitioned else {})},
     ).fetchall()
     return dict(rows)
+
+
+def table_totals(con: duckdb.DuckDBPyConnection, tables: list[Table]) -> list[tuple[str, int, int, int]]:
+    """Per table over every loaded day: raw rows, staged rows, quarantined rows (unplaced included)."""
+    ensure_tables(con)
+    return [
+        (
+            table.name,
+            con.sql(f"SELECT count(*) FROM raw.{table.name}").fetchall()[0][0],
+            con.sql(f"SELECT count(*) FROM staging.{table.name}").fetchall()[0][0],
+            con.execute(f"SELECT count(*) FROM {QUARANTINE} WHERE table_name = $t", {"t": table.name}).fetchall()[0][0],
+        )
+        for table in tables
+    ]
+
+
+def quarantine_reasons(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
+    """Quarantined rows per table and reason (with the field it concerns)."""
+    return con.sql(
+        f"SELECT table_name, reason || COALESCE(':' || field, ''), count(*) FROM {QUARANTINE} "
+        "GROUP BY ALL ORDER BY 1, 3 DESC"
+    ).fetchall()

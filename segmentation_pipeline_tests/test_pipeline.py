@@ -58,6 +58,21 @@ def test_full_window_materialises_with_every_blocking_check_passing(full_run):
     assert 0 < staged["transactions"] <= raw
 
 
+def test_data_quality_report_accounts_for_every_raw_row(full_run):
+    from segmentation_pipeline.settings import SETTINGS
+
+    warehouse, _ = full_run
+    report = (SETTINGS.reports_dir / "data_quality.md").read_text()
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        staged = con.sql("SELECT count(*) FROM staging.transactions").fetchall()[0][0]
+        quarantined = con.sql(
+            "SELECT count(*) FROM staging.quarantine WHERE table_name = 'transactions'"
+        ).fetchall()[0][0]
+        raw = con.sql("SELECT count(*) FROM raw.transactions").fetchall()[0][0]
+    assert raw == staged + quarantined
+    assert f"| transactions | {raw:,} | {staged:,} | {quarantined:,} |" in report
+
+
 def test_rerunning_a_partition_replaces_its_rows(full_run, tmp_path):
     warehouse, _ = full_run
     copy = tmp_path / "copy.duckdb"
@@ -84,3 +99,51 @@ def test_failing_blocking_check_stops_downstream_assets(tmp_path, monkeypatch):
     materialised = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "stg_transactions" in materialised
     assert "stg_returns" not in materialised
+
+
+def run_check(warehouse: Path, asset: str, check: str, day: str) -> dg.AssetCheckEvaluation:
+    """Run one check alone against the warehouse, for one day."""
+    resources = {**build_resources(), "warehouse": Warehouse(database=str(warehouse))}
+    result = dg.materialize(
+        [*all_assets, *all_checks],
+        resources=resources,
+        selection=dg.AssetSelection.checks(dg.AssetCheckKey(dg.AssetKey(asset), check)),
+        tags={"dagster/asset_partition_range_start": day, "dagster/asset_partition_range_end": day},
+        raise_on_error=False,
+    )
+    [evaluation] = result.get_asset_check_evaluations()
+    return evaluation
+
+
+TAMPERING = {
+    # check: SQL that breaks what the check guards, on 2024-02-20
+    ("stg_transactions", "raw_rows_reconcile"): (
+        "DELETE FROM staging.transactions WHERE rowid = "
+        "(SELECT min(rowid) FROM staging.transactions WHERE _partition_date = '2024-02-20')"
+    ),
+    ("stg_transactions", "expectations"): (
+        "UPDATE staging.transactions SET quantity = 0 WHERE rowid = "
+        "(SELECT min(rowid) FROM staging.transactions WHERE _partition_date = '2024-02-20')"
+    ),
+    ("stg_returns", "expectations"): (
+        "INSERT INTO staging.returns SELECT * FROM staging.returns WHERE _partition_date = '2024-02-20' LIMIT 1"
+    ),
+    ("stg_transactions", "daily_volume_in_trailing_range"): (
+        "INSERT INTO staging.transactions SELECT * REPLACE (order_id || '-again' AS order_id) "
+        "FROM staging.transactions WHERE _partition_date = '2024-02-20'"
+    ),
+}
+
+
+@pytest.mark.parametrize("asset,check", list(TAMPERING), ids=[f"{a}:{c}" for a, c in TAMPERING])
+def test_check_passes_on_clean_data_and_fails_on_broken_data(full_run, tmp_path, asset, check):
+    warehouse, _ = full_run
+    copy = tmp_path / "copy.duckdb"
+    copy.write_bytes(warehouse.read_bytes())
+    assert run_check(copy, asset, check, "2024-02-20").passed
+    with duckdb.connect(str(copy)) as con:
+        con.execute(TAMPERING[asset, check]).fetchall()
+    evaluation = run_check(copy, asset, check, "2024-02-20")
+    assert not evaluation.passed
+    expected = dg.AssetCheckSeverity.WARN if check.startswith("daily_volume") else dg.AssetCheckSeverity.ERROR
+    assert evaluation.severity == expected

@@ -118,8 +118,8 @@ def build_volume_check(asset_name: str) -> dg.AssetChecksDefinition:
         asset=asset_name,
         name="daily_volume_in_trailing_range",
         description=(
-            f"Warns when a day's {metric} leaves median ± 4 robust spreads of the same weekday "
-            f"in the trailing {TRAILING_DAYS} days."
+            f"Warns when a day's {metric} moves more than 4 robust spreads, and more than a factor 1.75, "
+            f"from the median of the same weekday in the trailing {TRAILING_DAYS} days."
         ),
     )
     def volume_check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:

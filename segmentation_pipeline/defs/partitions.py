@@ -21,9 +21,15 @@ single_run_backfill = dg.BackfillPolicy.single_run()
 
 
 def event_window(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> Window:
-    """The event days this run covers: its partition range, or every day for an unpartitioned run."""
+    """The event days this run covers: its partition range, or every day for an unpartitioned run.
+
+    Read from the run's partition range, so a check run on its own covers the same days.
+    """
     op_context = context.op_execution_context
     if op_context.has_partition_key or op_context.has_partition_key_range:
-        time_window = op_context.partition_time_window
-        return Window(time_window.start.date(), time_window.end.date())
+        key_range = op_context.partition_key_range
+        return Window(
+            daily_partitions.time_window_for_partition_key(key_range.start).start.date(),
+            daily_partitions.time_window_for_partition_key(key_range.end).end.date(),
+        )
     return Window(date.fromisoformat(SETTINGS.partitions_start), date.max)

@@ -181,26 +181,27 @@ def trailing_anomaly(
     window: int = 28,
     min_history: int = 7,
     k: float = 4.0,
+    max_ratio: float = 1.75,
 ) -> Anomaly:
     """Flag ``value`` when it leaves the robust band of the trailing history.
 
     Rule: take the last ``window`` finite values of ``history`` (oldest first);
-    baseline = their median; spread = max(1.4826 x MAD, 10% of |median|, 1e-9),
-    so a flat history tolerates moves of up to ``k`` x 10% of the level; the day
-    is an anomaly when ``value`` lies outside median +/- k x spread. With fewer
-    than ``min_history`` values the band is unbounded and nothing is flagged.
+    baseline = their median m; spread s = 1.4826 x MAD. The band is
+    [min(m - k s, m / max_ratio), max(m + k s, m x max_ratio)]: it follows the
+    history's own noise, and never flags a move smaller than a factor
+    ``max_ratio`` (default 1.75), so seasonal peaks pass while a half-loaded or
+    doubly loaded day is flagged. With fewer than ``min_history`` values the
+    band is unbounded and nothing is flagged.
     """
     recent = [float(x) for x in history if math.isfinite(float(x))][-window:]
     n = len(recent)
     median = statistics.median(recent) if recent else math.nan
     if n < min_history:
         return Anomaly(metric, float(value), median, -math.inf, math.inf, False, n)
-    mad = statistics.median(abs(x - median) for x in recent)
-    spread = max(1.4826 * mad, 0.1 * abs(median), 1e-9)
-    lower, upper = median - k * spread, median + k * spread
-    return Anomaly(
-        metric, float(value), median, lower, upper, not lower <= value <= upper, n
-    )
+    spread = 1.4826 * statistics.median(abs(x - median) for x in recent)
+    lower = min(median - k * spread, median / max_ratio)
+    upper = max(median + k * spread, median * max_ratio)
+    return Anomaly(metric, float(value), median, lower, upper, not lower <= value <= upper, n)
 
 
 def daily_anomalies(
@@ -220,6 +221,31 @@ def daily_anomalies(
         history = [by_day.get(day - timedelta(days=d), math.nan) for d in range(window - window % 7, 0, -7)]
         judged.append((day, trailing_anomaly(metric, history, value, window=window, min_history=3)))
     return judged
+
+
+def quality_report_markdown(
+    totals: Sequence[tuple[str, int, int, int]], reasons: Sequence[tuple[str, str, int]]
+) -> str:
+    """The data-quality page: rows kept and rejected per table, and why rows were rejected.
+
+    ``totals`` holds (table, raw, staged, quarantined); ``reasons`` holds
+    (table, reason, rows). Quarantined rows include those that belong to no day,
+    so raw + unplaced = staged + quarantined for each table.
+    """
+    lines = [
+        "# Data quality",
+        "",
+        "| table | raw rows | staged | quarantined | share quarantined |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for table, raw, staged, quarantined in totals:
+        share = quarantined / (staged + quarantined) if staged + quarantined else 0.0
+        lines.append(f"| {table} | {raw:,} | {staged:,} | {quarantined:,} | {share:.1%} |")
+    lines += ["", "## Quarantine by reason", "", "| table | reason | rows |", "|---|---|---:|"]
+    lines += [f"| {table} | {reason} | {rows:,} |" for table, reason, rows in reasons]
+    if not reasons:
+        lines.append("| | _no quarantined rows_ | |")
+    return "\n".join(lines) + "\n"
 
 
 _setup_lock = threading.Lock()

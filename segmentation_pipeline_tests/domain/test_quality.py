@@ -16,6 +16,7 @@ from segmentation_pipeline.domain.contract import TABLES, Table
 from segmentation_pipeline.domain.quality import (
     staging_columns,
     staging_expectations,
+    daily_anomalies,
     trailing_anomaly,
     validate_staging,
 )
@@ -307,8 +308,9 @@ def test_anomaly_on_flat_history_tolerates_small_moves_only():
     flat = [200.0] * 28
 
     assert not trailing_anomaly("rows", flat, 201.0).is_anomaly
-    assert not trailing_anomaly("rows", flat, 260.0).is_anomaly
-    assert trailing_anomaly("rows", flat, 400.0).is_anomaly
+    assert not trailing_anomaly("rows", flat, 340.0).is_anomaly  # a seasonal peak
+    assert trailing_anomaly("rows", flat, 400.0).is_anomaly  # a day loaded twice
+    assert trailing_anomaly("rows", flat, 100.0).is_anomaly  # a day loaded by half
     assert trailing_anomaly("rows", [0.0] * 28, 0.0).is_anomaly is False
 
 
@@ -323,5 +325,16 @@ def test_anomaly_uses_only_the_trailing_window():
 
 
 def test_anomaly_band_scales_with_k():
-    assert trailing_anomaly("rows", STEADY, 115.0, k=1.0).is_anomaly
-    assert not trailing_anomaly("rows", STEADY, 115.0, k=4.0).is_anomaly
+    assert trailing_anomaly("rows", STEADY, 110.0, k=1.0, max_ratio=1.0).is_anomaly
+    assert not trailing_anomaly("rows", STEADY, 110.0, k=4.0, max_ratio=1.0).is_anomaly
+
+
+def test_daily_anomalies_compare_like_weekdays():
+    from datetime import date, timedelta
+
+    first = date(2024, 1, 1)  # a Monday
+    series = [(first + timedelta(days=i), 0.0 if i % 7 == 5 else 100.0) for i in range(42)]
+    series[-1] = (series[-1][0], 250.0)  # the last Sunday doubles
+    judged = daily_anomalies("orders", series, first + timedelta(days=28))
+    flagged = [day for day, anomaly in judged if anomaly.is_anomaly]
+    assert flagged == [first + timedelta(days=41)]  # closed Saturdays are not flagged
