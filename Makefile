@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: help install run dev test bench backfill clean
+.PHONY: help install run dev test lint bench backfill clean
 
 help:
 	@echo "make run       create .venv, generate the default shop, materialise every asset"
@@ -36,6 +36,10 @@ dev: $(DAGSTER_HOME)/dagster.yaml
 
 test: install
 	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check segmentation_pipeline segmentation_pipeline_tests
+	$(BIN)/ruff format --check segmentation_pipeline segmentation_pipeline_tests
 
 bench: install
 	$(BIN)/python -m segmentation_pipeline.benchmark

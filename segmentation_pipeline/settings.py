@@ -55,9 +55,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         source=source,
         source_path=Path(env.get("SEGMENTATION_SOURCE_PATH", default_source_path)).resolve(),
         data_dir=data_dir,
-        warehouse_path=Path(
-            env.get("SEGMENTATION_WAREHOUSE", data_dir / "warehouse" / f"{source}.duckdb")
-        ).resolve(),
+        warehouse_path=Path(env.get("SEGMENTATION_WAREHOUSE", data_dir / "warehouse" / f"{source}.duckdb")).resolve(),
         reports_dir=data_dir / "reports",
         partitions_start=env.get("SEGMENTATION_START_DATE", start),
         partitions_end=env.get("SEGMENTATION_END_DATE", end) or None,

@@ -22,7 +22,7 @@ os.environ.update(
 for name in ("SEGMENTATION_SOURCE_PATH", "SEGMENTATION_WAREHOUSE", "SEGMENTATION_SYNTHETIC_SEED"):
     os.environ.pop(name, None)
 
-import pytest  # noqa: E402
+import pytest
 
 REAL_ONLINE_RETAIL = Path(__file__).resolve().parents[2] / "shared" / "data" / "online_retail.csv.gz"
 

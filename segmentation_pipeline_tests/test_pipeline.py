@@ -6,8 +6,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from segmentation_pipeline.defs.resources import Warehouse, build_resources
 from segmentation_pipeline.definitions import all_assets, all_checks
+from segmentation_pipeline.defs.resources import Warehouse, build_resources
 from segmentation_pipeline.domain import quality
 
 TABLES = ["transactions", "returns", "customers", "campaign_exposures", "service_interactions"]
@@ -65,9 +65,9 @@ def test_data_quality_report_accounts_for_every_raw_row(full_run):
     report = (SETTINGS.reports_dir / "data_quality.md").read_text()
     with duckdb.connect(str(warehouse), read_only=True) as con:
         staged = con.sql("SELECT count(*) FROM staging.transactions").fetchall()[0][0]
-        quarantined = con.sql(
-            "SELECT count(*) FROM staging.quarantine WHERE table_name = 'transactions'"
-        ).fetchall()[0][0]
+        quarantined = con.sql("SELECT count(*) FROM staging.quarantine WHERE table_name = 'transactions'").fetchall()[
+            0
+        ][0]
         raw = con.sql("SELECT count(*) FROM raw.transactions").fetchall()[0][0]
     assert raw == staged + quarantined
     assert f"| transactions | {raw:,} | {staged:,} | {quarantined:,} |" in report

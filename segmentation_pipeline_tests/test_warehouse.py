@@ -116,8 +116,10 @@ def test_parquet_and_csv_give_the_same_staging(tmp_path):
         (folder / "transactions.csv").write_text("".join(line for line in lines if "surplus" not in line))
     for name in ("transactions", "returns", "customers"):
         csv = parquet_folder / f"{name}.csv"
-        con.execute(f"COPY (SELECT * FROM read_csv('{csv}', all_varchar = true)) "
-                    f"TO '{parquet_folder / name}.parquet' (FORMAT parquet)").fetchall()
+        con.execute(
+            f"COPY (SELECT * FROM read_csv('{csv}', all_varchar = true)) "
+            f"TO '{parquet_folder / name}.parquet' (FORMAT parquet)"
+        ).fetchall()
         csv.unlink()
     from_parquet, from_csv = duckdb.connect(), duckdb.connect()
     build(from_parquet, FilesSource(parquet_folder), [ALL_DAYS])

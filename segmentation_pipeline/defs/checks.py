@@ -5,7 +5,6 @@ is staged or quarantined, and each staging table meets its expectation suite.
 Warning checks flag days whose volume departs from the trailing 28 days.
 """
 
-
 from datetime import date, datetime, time, timedelta
 
 import dagster as dg

@@ -1,6 +1,5 @@
 """Raw layer: each contract table copied as text from the configured source, by event day."""
 
-
 from datetime import UTC, date, datetime
 
 import dagster as dg
@@ -24,7 +23,9 @@ def build_raw_asset(table: Table) -> dg.AssetsDefinition:
             + ("for the event days of the partition." if table.partitioned else "replaced in full on each run.")
         ),
     )
-    def raw_asset(context: dg.AssetExecutionContext, warehouse: Warehouse, source: SourceResource) -> dg.MaterializeResult:
+    def raw_asset(
+        context: dg.AssetExecutionContext, warehouse: Warehouse, source: SourceResource
+    ) -> dg.MaterializeResult:
         reader = source.reader()
         reader.prepare()
         window = event_window(context)
@@ -37,8 +38,11 @@ def build_raw_asset(table: Table) -> dg.AssetsDefinition:
                     "dagster/column_schema": table_schema(con, f"raw.{table.name}", table),
                     "source": reader.describe(),
                     "preview": dg.MetadataValue.md(
-                        markdown_preview(con, f"SELECT * FROM raw.{table.name} WHERE {where}",
-                                         window.params if table.partitioned else None)
+                        markdown_preview(
+                            con,
+                            f"SELECT * FROM raw.{table.name} WHERE {where}",
+                            window.params if table.partitioned else None,
+                        )
                     ),
                 }
             )

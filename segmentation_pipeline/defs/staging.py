@@ -1,6 +1,5 @@
 """Staging layer: typed, trimmed, deduplicated contract tables; rejected rows go to quarantine."""
 
-
 import dagster as dg
 
 from segmentation_pipeline.defs.metadata import counts_markdown, markdown_preview, table_schema

@@ -16,7 +16,7 @@ import statistics
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from segmentation_pipeline.domain.contract import Table
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from great_expectations.expectations import Expectation
 
 SAMPLE_SIZE = 5
+
 
 def value_ranges(table: Table) -> dict[str, tuple[float | None, float | None]]:
     """Inclusive allowed ranges per column, from the contract; nulls are not range-checked."""
@@ -83,9 +84,7 @@ def staging_columns(table: Table) -> list[str]:
     return table.column_names + [k for k in table.key if k not in table.column_names]
 
 
-def staging_expectations(
-    table: Table, window_start: datetime | None, window_end: datetime | None
-) -> list[Expectation]:
+def staging_expectations(table: Table, window_start: datetime | None, window_end: datetime | None) -> list[Expectation]:
     """The rules a staged partition of ``table`` must satisfy.
 
     Every staged column exists; key and required columns are never null; the key
@@ -105,9 +104,7 @@ def staging_expectations(
     else:
         expectations.append(gxe.ExpectCompoundColumnsToBeUnique(column_list=list(table.key)))
     for column, (low, high) in value_ranges(table).items():
-        expectations.append(
-            gxe.ExpectColumnValuesToBeBetween(column=column, min_value=low, max_value=high)
-        )
+        expectations.append(gxe.ExpectColumnValuesToBeBetween(column=column, min_value=low, max_value=high))
     expectations += [
         gxe.ExpectColumnValuesToBeInSet(column=c.name, value_set=[True, False])
         for c in table.columns
@@ -142,8 +139,7 @@ def validate_staging(
     expectations = [
         e
         for e in staging_expectations(table, window_start, window_end)
-        if e.expectation_type == "expect_column_to_exist"
-        or set((_expectation_label(e) or "").split(",")) <= present
+        if e.expectation_type == "expect_column_to_exist" or set((_expectation_label(e) or "").split(",")) <= present
     ]
     order = {(e.expectation_type, _expectation_label(e)): i for i, e in enumerate(expectations)}
     suite = gx.ExpectationSuite(name=f"staging_{table.name}", expectations=expectations)
@@ -156,9 +152,7 @@ def validate_staging(
         (_outcome(r) for r in result.results),
         key=lambda o: order.get((o.expectation, o.column), len(order)),
     )
-    return SuiteResult(
-        table=table.name, success=all(o.success for o in outcomes), outcomes=outcomes
-    )
+    return SuiteResult(table=table.name, success=all(o.success for o in outcomes), outcomes=outcomes)
 
 
 @dataclass(frozen=True)
@@ -290,7 +284,7 @@ def _cached_batch_definition(table_name: str) -> BatchDefinition:
 def _naive_utc(ts: datetime | None) -> datetime | None:
     if ts is None or ts.tzinfo is None:
         return ts
-    return ts.astimezone(timezone.utc).replace(tzinfo=None)
+    return ts.astimezone(UTC).replace(tzinfo=None)
 
 
 def _column_label(column: str | None, column_list: Sequence[str] | None) -> str | None:
@@ -299,9 +293,7 @@ def _column_label(column: str | None, column_list: Sequence[str] | None) -> str 
 
 
 def _expectation_label(expectation: Expectation) -> str | None:
-    return _column_label(
-        getattr(expectation, "column", None), getattr(expectation, "column_list", None)
-    )
+    return _column_label(getattr(expectation, "column", None), getattr(expectation, "column_list", None))
 
 
 def _outcome(result: Any) -> ExpectationOutcome:
@@ -315,9 +307,7 @@ def _outcome(result: Any) -> ExpectationOutcome:
     else:
         count = int(details.get("unexpected_count") or 0)
         percent = float(details.get("unexpected_percent") or 0.0)
-        samples = list(
-            dict.fromkeys(_plain(v) for v in details.get("partial_unexpected_list") or [])
-        )
+        samples = list(dict.fromkeys(_plain(v) for v in details.get("partial_unexpected_list") or []))
     return ExpectationOutcome(
         expectation=expectation,
         column=column,

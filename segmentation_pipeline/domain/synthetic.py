@@ -85,8 +85,34 @@ ACQUISITION = ("organic_search", "paid_search", "social", "referral", "affiliate
 RETURN_REASONS = ("wrong_size", "changed_mind", "damaged", "not_as_described", "late_delivery")
 SERVICE_CHANNELS = ("chat", "email", "phone")
 TOPICS = ("return", "delivery", "account", "product_question")
-HOURLY_RHYTHM = np.array([0.3, 0.15, 0.1, 0.1, 0.1, 0.2, 0.4, 0.7, 0.9, 1.0, 1.1, 1.2,
-                          1.3, 1.2, 1.1, 1.1, 1.1, 1.2, 1.4, 1.6, 1.7, 1.6, 1.2, 0.6])
+HOURLY_RHYTHM = np.array(
+    [
+        0.3,
+        0.15,
+        0.1,
+        0.1,
+        0.1,
+        0.2,
+        0.4,
+        0.7,
+        0.9,
+        1.0,
+        1.1,
+        1.2,
+        1.3,
+        1.2,
+        1.1,
+        1.1,
+        1.1,
+        1.2,
+        1.4,
+        1.6,
+        1.7,
+        1.6,
+        1.2,
+        0.6,
+    ]
+)
 
 RETURN_INTERCEPT = -3.4
 RETURN_PRICE_EFFECT = 0.35  # per log of price relative to the category median
@@ -95,30 +121,102 @@ RETURN_MULTI_COPY_EFFECT = 1.5  # several sizes or copies of one sized item in a
 CAMPAIGN_WINDOW_DAYS = 14.0
 
 TYPES = (
-    CustomerType("vip", share=0.05, orders_per_year=13.5, dropout=0.03, lines_per_order=4.0, extra_units=0.3,
-                 price_tilt=0.8, category_weights=(0.30, 0.15, 0.20, 0.12, 0.10, 0.06, 0.03, 0.04),
-                 discount_share=0.06, size_bracketing=0.10, return_effect=0.0, offer_response=(0.01, 0.08, 0.03),
-                 channel_weights=(0.55, 0.40, 0.05), mean_age=45),
-    CustomerType("frequent_small", share=0.20, orders_per_year=18.0, dropout=0.04, lines_per_order=1.5,
-                 extra_units=0.2, price_tilt=-0.5, category_weights=(0.22, 0.05, 0.04, 0.10, 0.25, 0.06, 0.08, 0.20),
-                 discount_share=0.12, size_bracketing=0.03, return_effect=-0.4, offer_response=(0.03, 0.04, 0.01),
-                 channel_weights=(0.35, 0.60, 0.05), mean_age=34),
-    CustomerType("bargain_hunter", share=0.20, orders_per_year=8.0, dropout=0.08, lines_per_order=2.8,
-                 extra_units=0.4, price_tilt=-0.4, category_weights=(0.32, 0.12, 0.08, 0.18, 0.08, 0.08, 0.10, 0.04),
-                 discount_share=0.55, size_bracketing=0.06, return_effect=0.1, offer_response=(0.15, 0.03, 0.05),
-                 channel_weights=(0.40, 0.20, 0.40), mean_age=36),
-    CustomerType("regular", share=0.25, orders_per_year=6.5, dropout=0.08, lines_per_order=2.5, extra_units=0.2,
-                 price_tilt=0.0, category_weights=(0.26, 0.12, 0.10, 0.15, 0.10, 0.10, 0.08, 0.09),
-                 discount_share=0.15, size_bracketing=0.05, return_effect=0.0, offer_response=(0.03, 0.03, 0.04),
-                 channel_weights=(0.60, 0.30, 0.10), mean_age=41),
-    CustomerType("one_time", share=0.22, orders_per_year=0.6, dropout=0.85, lines_per_order=1.8, extra_units=0.1,
-                 price_tilt=0.0, category_weights=(0.25, 0.12, 0.14, 0.14, 0.10, 0.08, 0.10, 0.07),
-                 discount_share=0.25, size_bracketing=0.04, return_effect=0.2, offer_response=(0.005, 0.005, 0.0),
-                 channel_weights=(0.45, 0.15, 0.40), mean_age=38),
-    CustomerType("serial_returner", share=0.08, orders_per_year=8.0, dropout=0.06, lines_per_order=3.5,
-                 extra_units=0.5, price_tilt=0.2, category_weights=(0.45, 0.25, 0.06, 0.08, 0.07, 0.05, 0.02, 0.02),
-                 discount_share=0.18, size_bracketing=0.40, return_effect=1.5, offer_response=(0.03, 0.06, 0.01),
-                 channel_weights=(0.55, 0.40, 0.05), mean_age=31),
+    CustomerType(
+        "vip",
+        share=0.05,
+        orders_per_year=13.5,
+        dropout=0.03,
+        lines_per_order=4.0,
+        extra_units=0.3,
+        price_tilt=0.8,
+        category_weights=(0.30, 0.15, 0.20, 0.12, 0.10, 0.06, 0.03, 0.04),
+        discount_share=0.06,
+        size_bracketing=0.10,
+        return_effect=0.0,
+        offer_response=(0.01, 0.08, 0.03),
+        channel_weights=(0.55, 0.40, 0.05),
+        mean_age=45,
+    ),
+    CustomerType(
+        "frequent_small",
+        share=0.20,
+        orders_per_year=18.0,
+        dropout=0.04,
+        lines_per_order=1.5,
+        extra_units=0.2,
+        price_tilt=-0.5,
+        category_weights=(0.22, 0.05, 0.04, 0.10, 0.25, 0.06, 0.08, 0.20),
+        discount_share=0.12,
+        size_bracketing=0.03,
+        return_effect=-0.4,
+        offer_response=(0.03, 0.04, 0.01),
+        channel_weights=(0.35, 0.60, 0.05),
+        mean_age=34,
+    ),
+    CustomerType(
+        "bargain_hunter",
+        share=0.20,
+        orders_per_year=8.0,
+        dropout=0.08,
+        lines_per_order=2.8,
+        extra_units=0.4,
+        price_tilt=-0.4,
+        category_weights=(0.32, 0.12, 0.08, 0.18, 0.08, 0.08, 0.10, 0.04),
+        discount_share=0.55,
+        size_bracketing=0.06,
+        return_effect=0.1,
+        offer_response=(0.15, 0.03, 0.05),
+        channel_weights=(0.40, 0.20, 0.40),
+        mean_age=36,
+    ),
+    CustomerType(
+        "regular",
+        share=0.25,
+        orders_per_year=6.5,
+        dropout=0.08,
+        lines_per_order=2.5,
+        extra_units=0.2,
+        price_tilt=0.0,
+        category_weights=(0.26, 0.12, 0.10, 0.15, 0.10, 0.10, 0.08, 0.09),
+        discount_share=0.15,
+        size_bracketing=0.05,
+        return_effect=0.0,
+        offer_response=(0.03, 0.03, 0.04),
+        channel_weights=(0.60, 0.30, 0.10),
+        mean_age=41,
+    ),
+    CustomerType(
+        "one_time",
+        share=0.22,
+        orders_per_year=0.6,
+        dropout=0.85,
+        lines_per_order=1.8,
+        extra_units=0.1,
+        price_tilt=0.0,
+        category_weights=(0.25, 0.12, 0.14, 0.14, 0.10, 0.08, 0.10, 0.07),
+        discount_share=0.25,
+        size_bracketing=0.04,
+        return_effect=0.2,
+        offer_response=(0.005, 0.005, 0.0),
+        channel_weights=(0.45, 0.15, 0.40),
+        mean_age=38,
+    ),
+    CustomerType(
+        "serial_returner",
+        share=0.08,
+        orders_per_year=8.0,
+        dropout=0.06,
+        lines_per_order=3.5,
+        extra_units=0.5,
+        price_tilt=0.2,
+        category_weights=(0.45, 0.25, 0.06, 0.08, 0.07, 0.05, 0.02, 0.02),
+        discount_share=0.18,
+        size_bracketing=0.40,
+        return_effect=1.5,
+        offer_response=(0.03, 0.06, 0.01),
+        channel_weights=(0.55, 0.40, 0.05),
+        mean_age=31,
+    ),
 )
 TYPE_NAMES = tuple(t.name for t in TYPES)
 
@@ -223,8 +321,15 @@ def _campaign_schedule(spec: ShopSpec) -> list[Campaign]:
     while day + CAMPAIGN_WINDOW_DAYS + 1 < spec.days:
         k = len(campaigns)
         offers = [v for v in range(1, len(VARIANTS)) if k % 2 == 0 or v != 1 + k % len(OFFERS)]
-        campaigns.append(Campaign(f"CMP{k + 1:03d}", day + 9 / 24, ("email", "email", "push", "sms")[k % 4],
-                                  (0, *offers), float(rng.uniform(0.8, 1.25))))
+        campaigns.append(
+            Campaign(
+                f"CMP{k + 1:03d}",
+                day + 9 / 24,
+                ("email", "email", "push", "sms")[k % 4],
+                (0, *offers),
+                float(rng.uniform(0.8, 1.25)),
+            )
+        )
         day += spec.campaign_every_days
     return campaigns
 
@@ -238,18 +343,24 @@ def _customers(rng: np.random.Generator, spec: ShopSpec, clock: Clock, first_no:
     preferred = (rng.random((n, 1)) > np.cumsum(_per_type("channel_weights")[kind], axis=1)).sum(axis=1)
     return_effect = _per_type("return_effect")[kind] + rng.normal(0.0, 0.5, n)
     return {
-        "customer_no": np.arange(first_no, first_no + n), "signup_ts": clock.stamp(signup),
+        "customer_no": np.arange(first_no, first_no + n),
+        "signup_ts": clock.stamp(signup),
         "birth_year": (spec.start.year - age).astype(np.int32),
         "gender": _labels(rng.choice(len(GENDERS), n, p=[0.53, 0.45, 0.02]), GENDERS, rng.random(n) < 0.03),
         "country": _labels(country, COUNTRIES),
-        "acquisition_channel": _labels(rng.choice(len(ACQUISITION), n, p=[0.3, 0.22, 0.18, 0.1, 0.12, 0.08]),
-                                       ACQUISITION),
+        "acquisition_channel": _labels(
+            rng.choice(len(ACQUISITION), n, p=[0.3, 0.22, 0.18, 0.1, 0.12, 0.08]), ACQUISITION
+        ),
         "latent_type": _labels(kind, TYPE_NAMES),
         "true_return_propensity": _sigmoid(RETURN_INTERCEPT + return_effect),
         "orders_per_year": _per_type("orders_per_year")[kind] * rng.gamma(2.0, 0.5, n),
         "dropout_probability": _per_type("dropout")[kind],
-        "_kind": kind, "_signup": signup, "_country": country, "_return_effect": return_effect,
-        "_channel": np.minimum(preferred, len(SALES_CHANNELS) - 1), "_buys": rng.random(n) > 0.03,
+        "_kind": kind,
+        "_signup": signup,
+        "_country": country,
+        "_return_effect": return_effect,
+        "_channel": np.minimum(preferred, len(SALES_CHANNELS) - 1),
+        "_buys": rng.random(n) > 0.03,
     }
 
 
@@ -273,8 +384,9 @@ def _organic_orders(rng: np.random.Generator, clock: Clock, cust: dict) -> dict:
     return {"owner": np.concatenate(owners), "t": clock.to_days(np.concatenate(times))}
 
 
-def _campaign_exposures(rng, spec: ShopSpec, clock: Clock, cust: dict, organic: dict,
-                        campaigns: list[Campaign]) -> tuple[dict, dict]:
+def _campaign_exposures(
+    rng, spec: ShopSpec, clock: Clock, cust: dict, organic: dict, campaigns: list[Campaign]
+) -> tuple[dict, dict]:
     """Each campaign goes to a random share of the customers who signed up and have bought within
     the last year (or not yet), randomised over its variants. The hold-out gets no message; an
     offer makes the customer buy within 14 days with a type-specific chance.
@@ -299,12 +411,17 @@ def _campaign_exposures(rng, spec: ShopSpec, clock: Clock, cust: dict, organic: 
         caused.append((who[buys], clock.to_days(start + rng.random(start.size) * window), variant[buys]))
     campaign, owner, variant, sent, engaged = (np.concatenate(column) for column in zip(*exposed))
     exposures = {
-        "campaign_no": campaign, "campaign_id": _labels(campaign, tuple(c.campaign_id for c in campaigns)),
-        "customer_no": cust["customer_no"][owner], "sent_ts": clock.stamp(sent),
-        "variant": _labels(variant, VARIANTS), "is_control": variant == 0,
+        "campaign_no": campaign,
+        "campaign_id": _labels(campaign, tuple(c.campaign_id for c in campaigns)),
+        "customer_no": cust["customer_no"][owner],
+        "sent_ts": clock.stamp(sent),
+        "variant": _labels(variant, VARIANTS),
+        "is_control": variant == 0,
         "channel": _labels(campaign, tuple(c.channel for c in campaigns)),
         "offer": _labels(variant, ("", *(OFFER_TEXT[o] for o in OFFERS)), variant == 0),
-        "engaged": engaged, "_owner": owner, "_sent": sent,
+        "engaged": engaged,
+        "_owner": owner,
+        "_sent": sent,
     }
     return exposures, dict(zip(("owner", "t", "offer"), (np.concatenate(column) for column in zip(*caused))))
 
@@ -315,9 +432,13 @@ def _orders(rng: np.random.Generator, cust: dict, organic: dict, caused: dict, f
     when = np.argsort(t, kind="stable")
     owner = np.concatenate([organic["owner"], caused["owner"]])[when]
     usual = cust["_channel"][owner]
-    return {"no": first_no + np.arange(t.size), "owner": owner, "t": t[when],
-            "offer": np.concatenate([np.zeros(organic["t"].size, int), caused["offer"]])[when],
-            "channel": np.where(rng.random(t.size) < 0.2, rng.integers(len(SALES_CHANNELS), size=t.size), usual)}
+    return {
+        "no": first_no + np.arange(t.size),
+        "owner": owner,
+        "t": t[when],
+        "offer": np.concatenate([np.zeros(organic["t"].size, int), caused["offer"]])[when],
+        "channel": np.where(rng.random(t.size) < 0.2, rng.integers(len(SALES_CHANNELS), size=t.size), usual),
+    }
 
 
 def _transactions(rng: np.random.Generator, clock: Clock, cat: Catalogue, cust: dict, orders: dict) -> dict:
@@ -345,17 +466,31 @@ def _transactions(rng: np.random.Generator, clock: Clock, cat: Catalogue, cust: 
     off = np.where(on_sale, rng.choice([0.1, 0.2, 0.3, 0.5], order.size, p=[0.35, 0.35, 0.2, 0.1]), 0.0)
     off = np.where(orders["offer"][order] == VARIANTS.index("10pct_off"), 0.1, off)
     owner = orders["owner"][order]
-    logit = (RETURN_INTERCEPT + cust["_return_effect"][owner] + CATEGORY_RETURN_EFFECT[category]
-             + RETURN_PRICE_EFFECT * np.log(unit_price / CATEGORY_MEDIAN_PRICE[category])
-             + RETURN_DISCOUNT_EFFECT * (off > 0) + RETURN_MULTI_COPY_EFFECT * multi_copy)
+    logit = (
+        RETURN_INTERCEPT
+        + cust["_return_effect"][owner]
+        + CATEGORY_RETURN_EFFECT[category]
+        + RETURN_PRICE_EFFECT * np.log(unit_price / CATEGORY_MEDIAN_PRICE[category])
+        + RETURN_DISCOUNT_EFFECT * (off > 0)
+        + RETURN_MULTI_COPY_EFFECT * multi_copy
+    )
     return {
-        "order_no": orders["no"][order], "line_no": np.arange(order.size) - np.searchsorted(order, order) + 1,
-        "customer_no": cust["customer_no"][owner], "order_ts": clock.stamp(t), "product_no": product + 1,
-        "quantity": quantity.astype(np.int64), "unit_price": unit_price, "category": _labels(category, CATEGORIES),
+        "order_no": orders["no"][order],
+        "line_no": np.arange(order.size) - np.searchsorted(order, order) + 1,
+        "customer_no": cust["customer_no"][owner],
+        "order_ts": clock.stamp(t),
+        "product_no": product + 1,
+        "quantity": quantity.astype(np.int64),
+        "unit_price": unit_price,
+        "category": _labels(category, CATEGORIES),
         "discount": np.round(off * quantity * unit_price, 2),
         "channel": _labels(orders["channel"][order], SALES_CHANNELS),
-        "country": _labels(cust["_country"][owner], COUNTRIES), "true_return_probability": _sigmoid(logit),
-        "_order": order, "_owner": owner, "_t": t, "_category": category,
+        "country": _labels(cust["_country"][owner], COUNTRIES),
+        "true_return_probability": _sigmoid(logit),
+        "_order": order,
+        "_owner": owner,
+        "_t": t,
+        "_category": category,
     }
 
 
@@ -384,18 +519,28 @@ def _returns(rng: np.random.Generator, clock: Clock, lines: dict, first_no: int)
     ordered = lines["quantity"][line]
     quantity = 1 + rng.binomial(ordered - 1, 0.5)
     net = ordered * lines["unit_price"][line] - lines["discount"][line]
-    reason = np.where(SIZED[lines["_category"][line]], rng.choice(5, line.size, p=[0.55, 0.2, 0.08, 0.12, 0.05]),
-                      rng.choice(5, line.size, p=[0.05, 0.35, 0.25, 0.25, 0.10]))
+    reason = np.where(
+        SIZED[lines["_category"][line]],
+        rng.choice(5, line.size, p=[0.55, 0.2, 0.08, 0.12, 0.05]),
+        rng.choice(5, line.size, p=[0.05, 0.35, 0.25, 0.25, 0.10]),
+    )
     return {
-        "return_no": first_no + np.arange(line.size), "customer_no": lines["customer_no"][line],
-        "product_no": lines["product_no"][line], "return_ts": clock.stamp(t), "quantity": quantity.astype(np.int64),
-        "order_no": lines["order_no"][line], "refund_amount": np.round(quantity / ordered * net, 2),
-        "reason": _labels(reason, RETURN_REASONS), "_line": line, "_t": t,
+        "return_no": first_no + np.arange(line.size),
+        "customer_no": lines["customer_no"][line],
+        "product_no": lines["product_no"][line],
+        "return_ts": clock.stamp(t),
+        "quantity": quantity.astype(np.int64),
+        "order_no": lines["order_no"][line],
+        "refund_amount": np.round(quantity / ordered * net, 2),
+        "reason": _labels(reason, RETURN_REASONS),
+        "_line": line,
+        "_t": t,
     }
 
 
-def _service_interactions(rng: np.random.Generator, clock: Clock, cust: dict, orders: dict, lines: dict,
-                          returns: dict, first_no: int) -> dict:
+def _service_interactions(
+    rng: np.random.Generator, clock: Clock, cust: dict, orders: dict, lines: dict, returns: dict, first_no: int
+) -> dict:
     """Contacts around returns (0-5 days either side), late deliveries (3-10 days after an
     order, more often for marketplace orders) and background account or product questions."""
     contacted = rng.random(returns["_t"].size) < 0.3
@@ -405,27 +550,38 @@ def _service_interactions(rng: np.random.Generator, clock: Clock, cust: dict, or
     n_other = rng.poisson(0.25 * (clock.end - cust["_signup"]) / 365)
     other = np.repeat(np.arange(n_other.size), n_other)
     owner = np.concatenate([lines["_owner"][line], orders["owner"][late], other])
-    t = np.concatenate([near_return, orders["t"][late] + rng.uniform(3.0, 10.0, late.size),
-                        rng.uniform(cust["_signup"][other], clock.end)])
-    topic = np.concatenate([np.zeros(line.size, int), np.ones(late.size, int),
-                            rng.choice([2, 3], other.size, p=[0.4, 0.6])])
+    t = np.concatenate(
+        [
+            near_return,
+            orders["t"][late] + rng.uniform(3.0, 10.0, late.size),
+            rng.uniform(cust["_signup"][other], clock.end),
+        ]
+    )
+    topic = np.concatenate(
+        [np.zeros(line.size, int), np.ones(late.size, int), rng.choice([2, 3], other.size, p=[0.4, 0.6])]
+    )
     resolved = rng.random(t.size) < np.array([0.85, 0.7, 0.9, 0.88])[topic]
-    csat = np.where(resolved, rng.choice([3, 4, 5], t.size, p=[0.15, 0.35, 0.5]),
-                    rng.choice([1, 2, 3], t.size, p=[0.45, 0.35, 0.2])).astype(np.int32)
+    csat = np.where(
+        resolved, rng.choice([3, 4, 5], t.size, p=[0.15, 0.35, 0.5]), rng.choice([1, 2, 3], t.size, p=[0.45, 0.35, 0.2])
+    ).astype(np.int32)
     answered = rng.random(t.size) < 0.5
     channel = rng.choice(len(SERVICE_CHANNELS), t.size, p=[0.45, 0.35, 0.2])
     when = np.argsort(t, kind="stable")
     when = when[t[when] < clock.end]
     return {
-        "interaction_no": first_no + np.arange(when.size), "customer_no": cust["customer_no"][owner[when]],
-        "interaction_ts": clock.stamp(t[when]), "channel": _labels(channel[when], SERVICE_CHANNELS),
-        "topic": _labels(topic[when], TOPICS), "resolved": resolved[when],
+        "interaction_no": first_no + np.arange(when.size),
+        "customer_no": cust["customer_no"][owner[when]],
+        "interaction_ts": clock.stamp(t[when]),
+        "channel": _labels(channel[when], SERVICE_CHANNELS),
+        "topic": _labels(topic[when], TOPICS),
+        "resolved": resolved[when],
         "csat": pa.array(csat[when], mask=~answered[when]),
     }
 
 
-def _simulate_block(spec: ShopSpec, clock: Clock, cat: Catalogue, campaigns: list[Campaign], block: int,
-                    next_no: dict[str, int]) -> dict[str, dict]:
+def _simulate_block(
+    spec: ShopSpec, clock: Clock, cat: Catalogue, campaigns: list[Campaign], block: int, next_no: dict[str, int]
+) -> dict[str, dict]:
     """All tables for one block of customers; ids continue the numbering of the previous blocks."""
     rng = _rng(spec, 2, block)
     first = 1 + block * spec.block_size
@@ -440,8 +596,13 @@ def _simulate_block(spec: ShopSpec, clock: Clock, cat: Catalogue, campaigns: lis
     next_no["order"] += orders["no"].size
     next_no["return"] += returns["return_no"].size
     next_no["interaction"] += contacts["interaction_no"].size
-    return {"customers": cust, "transactions": lines, "returns": returns, "campaign_exposures": exposures,
-            "service_interactions": contacts}
+    return {
+        "customers": cust,
+        "transactions": lines,
+        "returns": returns,
+        "campaign_exposures": exposures,
+        "service_interactions": contacts,
+    }
 
 
 def _final_queries(spec: ShopSpec) -> dict[str, tuple[str, str, str]]:
@@ -467,7 +628,14 @@ def _final_queries(spec: ShopSpec) -> dict[str, tuple[str, str, str]]:
         "service_interactions": "interaction_ts, interaction_no",
     }
     queries = {name: (name, select(table.column_names), order_by[name]) for name, table in contract.TABLES.items()}
-    truth = ["customer_id", "latent_type", "true_return_propensity", "orders_per_year", "dropout_probability", "churned"]
+    truth = [
+        "customer_id",
+        "latent_type",
+        "true_return_propensity",
+        "orders_per_year",
+        "dropout_probability",
+        "churned",
+    ]
     queries["ground_truth/customer_truth"] = ("customers", select(truth), "customer_no")
     if spec.write_line_truth:
         line_truth = ["order_id", "line_no", "product_id", "true_return_probability"]
@@ -478,8 +646,12 @@ def _final_queries(spec: ShopSpec) -> dict[str, tuple[str, str, str]]:
 def _campaign_truth(campaigns: list[Campaign]) -> pa.Table:
     """True chance that a variant makes a customer of each type buy within 14 days, on top of the
     orders they would have placed anyway (0 for the hold-out, which receives no message)."""
-    rows = [(c.campaign_id, VARIANTS[v], t.name, c.strength * (0.0, *t.offer_response)[v])
-            for c in campaigns for v in c.variants for t in TYPES]
+    rows = [
+        (c.campaign_id, VARIANTS[v], t.name, c.strength * (0.0, *t.offer_response)[v])
+        for c in campaigns
+        for v in c.variants
+        for t in TYPES
+    ]
     names = ("campaign_id", "variant", "latent_type", "true_conversion_rate")
     return pa.table({name: pa.array([r[i] for r in rows]) for i, name in enumerate(names)})
 
@@ -518,7 +690,8 @@ def generate_shop(spec: ShopSpec, out_dir: Path) -> dict[str, int]:
         for target, (source, select, order_by) in _final_queries(spec).items():
             (written,) = con.execute(
                 f"COPY (SELECT {select} FROM read_parquet('{parts / source}/*.parquet') ORDER BY {order_by}) "
-                f"TO '{out_dir / target}.parquet' (FORMAT parquet, ROW_GROUP_SIZE 100000)").fetchone()
+                f"TO '{out_dir / target}.parquet' (FORMAT parquet, ROW_GROUP_SIZE 100000)"
+            ).fetchone()
             if not target.startswith("ground_truth/"):
                 counts[target] = written
     shutil.rmtree(parts)

@@ -13,7 +13,7 @@ four lineage columns:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 import duckdb
@@ -38,6 +38,14 @@ class RawSource(Protocol):
         """One line naming the source for metadata."""
 
 
+def relation_columns(con: duckdb.DuckDBPyConnection, relation: str, path: object, reading_as: str) -> list[str]:
+    """Column names of a file relation, or a SourceError naming the file when it cannot be read."""
+    try:
+        return [row[0] for row in con.sql(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
+    except duckdb.Error as error:
+        raise SourceError(f"{path}: cannot be read as {reading_as}: {error}") from error
+
+
 def sql_literal(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
@@ -55,14 +63,19 @@ def contract_select(
     source_row: str,
     reject_reason: str = "NULL",
     relation: str,
+    found: Sequence[str] = (),
 ) -> str:
     """Assemble the SELECT of a contract table from per-column SQL expressions.
 
-    Columns missing from `expressions` are optional columns the source lacks.
+    Columns missing from `expressions` are optional columns the source lacks;
+    a missing required column is a SourceError naming the file and the columns `found`.
     """
     missing = [c for c in table.required if c not in expressions]
     if missing:
-        raise SourceError(f"{source_file}: missing required column(s) {', '.join(missing)} for {table.name}")
+        raise SourceError(
+            f"{source_file}: missing required column(s) {', '.join(missing)} for {table.name}"
+            + (f"; found {', '.join(found)}" if found else "")
+        )
     columns = [
         f"CAST({expressions[c]} AS VARCHAR) AS {c}" if c in expressions else f"CAST(NULL AS VARCHAR) AS {c}"
         for c in table.column_names

@@ -17,7 +17,13 @@ from pathlib import Path
 import duckdb
 
 from segmentation_pipeline.domain.contract import Table
-from segmentation_pipeline.sources.base import SourceError, contract_select, empty_table_sql, sql_literal
+from segmentation_pipeline.sources.base import (
+    SourceError,
+    contract_select,
+    empty_table_sql,
+    relation_columns,
+    sql_literal,
+)
 
 SUFFIXES = (".parquet", ".csv", ".csv.gz")
 REQUIRED_TABLES = ("transactions",)
@@ -41,23 +47,12 @@ def file_relation(path: Path) -> tuple[str, str]:
 def read_file_table(con: duckdb.DuckDBPyConnection, path: Path, table: Table) -> str:
     """SELECT over one contract file, with clear errors for unreadable files or missing columns."""
     relation, row_number = file_relation(path)
-    try:
-        file_columns = [row[0] for row in con.sql(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
-    except duckdb.Error as error:
-        raise SourceError(f"{path}: cannot be read as {table.name}: {error}") from error
+    file_columns = relation_columns(con, relation, path, table.name)
     by_name = {c.strip().lower(): c for c in file_columns if c != "file_row_number"}
     expressions = {c: f'"{by_name[c]}"' for c in table.column_names if c in by_name}
-    missing = [c for c in table.required if c not in expressions]
-    if missing:
-        raise SourceError(
-            f"{path}: missing required column(s) {', '.join(missing)}; "
-            f"found {', '.join(file_columns)}"
-        )
     # null_padding names fields beyond the header column<N>; any value there is a malformed row
     overflow = [f'"{c}"' for c in file_columns if path.suffix != ".parquet" and re.fullmatch(r"column\d+", c)]
-    reject = (
-        f"CASE WHEN COALESCE({', '.join(overflow)}) IS NOT NULL THEN 'malformed_row' END" if overflow else "NULL"
-    )
+    reject = f"CASE WHEN COALESCE({', '.join(overflow)}) IS NOT NULL THEN 'malformed_row' END" if overflow else "NULL"
     return contract_select(
         table,
         expressions,
@@ -65,6 +60,7 @@ def read_file_table(con: duckdb.DuckDBPyConnection, path: Path, table: Table) ->
         source_row=row_number,
         reject_reason=reject,
         relation=relation,
+        found=[c for c in file_columns if c != "file_row_number"],
     )
 
 

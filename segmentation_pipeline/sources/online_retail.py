@@ -27,7 +27,13 @@ from pathlib import Path
 import duckdb
 
 from segmentation_pipeline.domain.contract import Table
-from segmentation_pipeline.sources.base import SourceError, contract_select, empty_table_sql, sql_literal
+from segmentation_pipeline.sources.base import (
+    SourceError,
+    contract_select,
+    empty_table_sql,
+    relation_columns,
+    sql_literal,
+)
 
 # Each field, in the Online Retail spelling and the Online Retail II spelling.
 COLUMN_SPELLINGS = {
@@ -49,9 +55,7 @@ def resolve_columns(path: Path, file_columns: list[str]) -> dict[str, str]:
     for field, spellings in COLUMN_SPELLINGS.items():
         found = [s for s in spellings if s in file_columns]
         if not found:
-            raise SourceError(
-                f"{path}: no column {' or '.join(spellings)}; found {', '.join(file_columns)}"
-            )
+            raise SourceError(f"{path}: no column {' or '.join(spellings)}; found {', '.join(file_columns)}")
         resolved[field] = f'"{found[0]}"'
     return resolved
 
@@ -62,16 +66,16 @@ def lines_sql(path: Path, col: dict[str, str]) -> str:
     return f"""(
     SELECT
       row_number() OVER () AS source_row,
-      TRIM({col['invoice']}) AS invoice,
-      TRIM({col['stock_code']}) AS stock_code,
-      TRY_CAST({col['quantity']} AS BIGINT) AS quantity,
-      {col['quantity']} AS quantity_text,
-      {col['invoice_date']} AS invoice_date,
-      {col['price']} AS price,
-      TRIM({col['customer']}) AS customer,
-      {col['country']} AS country,
-      UPPER(TRIM({col['stock_code']})) IN ({codes})
-        OR UPPER(TRIM({col['stock_code']})) LIKE '{GIFT_VOUCHER_PREFIX}%' AS is_non_product
+      TRIM({col["invoice"]}) AS invoice,
+      TRIM({col["stock_code"]}) AS stock_code,
+      TRY_CAST({col["quantity"]} AS BIGINT) AS quantity,
+      {col["quantity"]} AS quantity_text,
+      {col["invoice_date"]} AS invoice_date,
+      {col["price"]} AS price,
+      TRIM({col["customer"]}) AS customer,
+      {col["country"]} AS country,
+      UPPER(TRIM({col["stock_code"]})) IN ({codes})
+        OR UPPER(TRIM({col["stock_code"]})) LIKE '{GIFT_VOUCHER_PREFIX}%' AS is_non_product
     FROM read_csv({sql_literal(path)}, all_varchar = true, header = true)
   )"""
 
@@ -86,11 +90,7 @@ class OnlineRetailSource:
 
     def _columns(self, con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         relation = f"read_csv({sql_literal(self.path)}, all_varchar = true, header = true)"
-        try:
-            names = [row[0] for row in con.sql(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
-        except duckdb.Error as error:
-            raise SourceError(f"{self.path}: cannot be read as Online Retail: {error}") from error
-        return resolve_columns(self.path, names)
+        return resolve_columns(self.path, relation_columns(con, relation, self.path, "Online Retail"))
 
     def table_sql(self, con: duckdb.DuckDBPyConnection, table: Table) -> str:
         builder = {

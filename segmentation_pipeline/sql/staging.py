@@ -145,9 +145,7 @@ def _quote(text: str | None) -> str:
 
 def row_rules(table: Table) -> list[Rule]:
     """Rules that judge a row on its own values."""
-    missing = [
-        Rule("missing_value", c, f"NULLIF(TRIM(raw_{c}), '') IS NULL") for c in table.required
-    ]
+    missing = [Rule("missing_value", c, f"NULLIF(TRIM(raw_{c}), '') IS NULL") for c in table.required]
     unparseable = [
         Rule("unparseable_value", c, f"NULLIF(TRIM(raw_{c}), '') IS NOT NULL AND {c} IS NULL")
         for c in table.column_names
@@ -163,9 +161,7 @@ def checked_rows_sql(table: Table) -> str:
     own_reason, own_field = _first_reason(row_rules(table))
     raw_values = ", ".join(f"raw_{c}" for c in cols)
     key = ", ".join(table.key) if table.name != "transactions" else None
-    key_rank = (
-        f"row_number() OVER (PARTITION BY own_reason IS NULL, {key} ORDER BY _source_row)" if key else "1"
-    )
+    key_rank = f"row_number() OVER (PARTITION BY own_reason IS NULL, {key} ORDER BY _source_row)" if key else "1"
     later_rules = [
         Rule("exact_duplicate", None, "exact_rank > 1"),
         Rule("duplicate_key", ",".join(table.key), "key_rank > 1"),
@@ -240,8 +236,9 @@ def staged_columns_sql(table: Table) -> str:
             "CASE WHEN order_id IS NULL THEN 'latest_purchase' ELSE 'order_id' END AS matched_by",
         ],
     }.get(table.name, [])
-    columns = [c if c != "order_id" or table.name != "returns" else "matched_order_id AS order_id"
-               for c in table.column_names]
+    columns = [
+        c if c != "order_id" or table.name != "returns" else "matched_order_id AS order_id" for c in table.column_names
+    ]
     return ", ".join(columns + extras + ["_source_file", "_source_row", "_partition_date"])
 
 

@@ -6,7 +6,7 @@ import dataclasses
 import json
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -14,15 +14,15 @@ import pytest
 
 from segmentation_pipeline.domain.contract import TABLES, Table
 from segmentation_pipeline.domain.quality import (
+    daily_anomalies,
     staging_columns,
     staging_expectations,
-    daily_anomalies,
     trailing_anomaly,
     validate_staging,
 )
 
-WINDOW_START = datetime(2024, 3, 1, tzinfo=timezone.utc)
-WINDOW_END = datetime(2024, 3, 2, tzinfo=timezone.utc)
+WINDOW_START = datetime(2024, 3, 1, tzinfo=UTC)
+WINDOW_END = datetime(2024, 3, 2, tzinfo=UTC)
 ROWS = 3
 
 
@@ -43,12 +43,7 @@ def _value(column: str, sql_type: str, row: int):
 def clean_frame(table: Table) -> pd.DataFrame:
     """A few valid rows of the staged table, one value per contract type."""
     types = {c.name: c.sql_type for c in table.columns} | {"line_no": "BIGINT"}
-    return pd.DataFrame(
-        {
-            name: [_value(name, types[name], i) for i in range(ROWS)]
-            for name in staging_columns(table)
-        }
-    )
+    return pd.DataFrame({name: [_value(name, types[name], i) for i in range(ROWS)] for name in staging_columns(table)})
 
 
 def validate(table_name: str, df: pd.DataFrame):

@@ -72,8 +72,10 @@ def test_same_spec_gives_identical_tables(shop, tmp_path):
 
 def test_other_seed_gives_other_tables(shop, tmp_path):
     out, _ = shop
-    generate_shop(ShopSpec(n_customers=SPEC.n_customers, days=SPEC.days, seed=SPEC.seed + 1,
-                           campaign_reach=SPEC.campaign_reach), tmp_path)
+    generate_shop(
+        ShopSpec(n_customers=SPEC.n_customers, days=SPEC.days, seed=SPEC.seed + 1, campaign_reach=SPEC.campaign_reach),
+        tmp_path,
+    )
     first, second = read_all(out), read_all(tmp_path)
     for name in ("transactions", "returns", "customers", "campaign_exposures", "service_interactions"):
         assert not first[name].equals(second[name]), name
@@ -116,8 +118,14 @@ def test_event_tables_sorted_inside_window_in_small_row_groups(shop, con, table)
 
 def test_signups_inside_window_and_before_first_order(con):
     assert scalar(con, f"SELECT min(signup_ts) >= '{START}' AND max(signup_ts) < '{END}' FROM customers")
-    assert scalar(con, """SELECT count(*) FROM transactions t JOIN customers c USING (customer_id)
-                          WHERE t.order_ts < c.signup_ts""") == 0
+    assert (
+        scalar(
+            con,
+            """SELECT count(*) FROM transactions t JOIN customers c USING (customer_id)
+                          WHERE t.order_ts < c.signup_ts""",
+        )
+        == 0
+    )
     assert scalar(con, "SELECT count(*) FROM transactions ANTI JOIN customers USING (customer_id)") == 0
     buyers = scalar(con, "SELECT count(DISTINCT customer_id) FROM transactions")
     assert buyers < scalar(con, "SELECT count(*) FROM customers")
@@ -128,8 +136,12 @@ def test_values_are_sane(con):
     assert scalar(con, "SELECT min(quantity) FROM returns") >= 1
     assert scalar(con, "SELECT min(unit_price) FROM transactions") >= 0
     assert scalar(con, "SELECT count(*) FROM transactions WHERE discount < 0 OR discount > quantity * unit_price") == 0
-    for table, money in (("transactions", "unit_price"), ("transactions", "discount"),
-                         ("returns", "refund_amount"), ("campaign_exposures", "revenue")):
+    for table, money in (
+        ("transactions", "unit_price"),
+        ("transactions", "discount"),
+        ("returns", "refund_amount"),
+        ("campaign_exposures", "revenue"),
+    ):
         assert scalar(con, f"SELECT max(abs({money} * 100 - round({money} * 100))) FROM {table}") < 1e-6, money
     assert scalar(con, "SELECT count(*) FROM campaign_exposures WHERE revenue > 0 AND NOT converted") == 0
     assert scalar(con, "SELECT count(*) FROM campaign_exposures WHERE is_control <> (variant = 'control')") == 0
@@ -139,37 +151,61 @@ def test_values_are_sane(con):
     assert scalar(con, "SELECT bool_and(regexp_full_match(product_id, 'P[0-9]{5}')) FROM transactions")
 
 
-@pytest.mark.parametrize("table, key", [("customers", "customer_id"), ("returns", "return_id"),
-                                        ("service_interactions", "interaction_id"),
-                                        ("campaign_exposures", "campaign_id, customer_id")])
+@pytest.mark.parametrize(
+    "table, key",
+    [
+        ("customers", "customer_id"),
+        ("returns", "return_id"),
+        ("service_interactions", "interaction_id"),
+        ("campaign_exposures", "campaign_id, customer_id"),
+    ],
+)
 def test_ids_are_unique(con, table, key):
     assert scalar(con, f"SELECT count(*) FROM {table}") == scalar(con, f"SELECT count(DISTINCT ({key})) FROM {table}")
 
 
 def test_orders_belong_to_one_customer_at_one_time(con):
-    assert scalar(con, """SELECT count(*) FROM (SELECT order_id FROM transactions GROUP BY order_id
-                          HAVING count(DISTINCT customer_id) > 1 OR count(DISTINCT order_ts) > 1)""") == 0
+    assert (
+        scalar(
+            con,
+            """SELECT count(*) FROM (SELECT order_id FROM transactions GROUP BY order_id
+                          HAVING count(DISTINCT customer_id) > 1 OR count(DISTINCT order_ts) > 1)""",
+        )
+        == 0
+    )
 
 
 def test_every_return_matches_an_earlier_purchase(con):
-    unmatched = scalar(con, """
+    unmatched = scalar(
+        con,
+        """
         SELECT count(*) FROM returns r WHERE NOT EXISTS (
             SELECT 1 FROM transactions t
             WHERE t.order_id = r.order_id AND t.customer_id = r.customer_id AND t.product_id = r.product_id
               AND t.order_ts < r.return_ts AND r.quantity <= t.quantity
-              AND r.refund_amount <= t.quantity * t.unit_price - t.discount + 0.005)""")
+              AND r.refund_amount <= t.quantity * t.unit_price - t.discount + 0.005)""",
+    )
     assert unmatched == 0
-    assert scalar(con, """SELECT max(date_diff('day', t.order_ts, r.return_ts)) FROM returns r
-                          JOIN (SELECT DISTINCT order_id, order_ts FROM transactions) t USING (order_id)""") <= 30
+    assert (
+        scalar(
+            con,
+            """SELECT max(date_diff('day', t.order_ts, r.return_ts)) FROM returns r
+                          JOIN (SELECT DISTINCT order_id, order_ts FROM transactions) t USING (order_id)""",
+        )
+        <= 30
+    )
 
 
 # --- realism ---------------------------------------------------------------------------------
 
 
 def return_rate(con: duckdb.DuckDBPyConnection, where: str) -> float:
-    returned = scalar(con, f"""SELECT count(*) FROM typed_returns
+    returned = scalar(
+        con,
+        f"""SELECT count(*) FROM typed_returns
                                JOIN (SELECT DISTINCT order_id, product_id, category FROM transactions)
-                               USING (order_id, product_id) WHERE {where}""")
+                               USING (order_id, product_id) WHERE {where}""",
+    )
     return returned / scalar(con, f"SELECT count(*) FROM typed_lines WHERE {where}")
 
 
@@ -210,11 +246,20 @@ def test_vips_spend_over_three_times_the_average(con):
 
 
 def test_purchase_counts_are_heavy_tailed(con):
-    ratio = scalar(con, """SELECT max(n) / median(n) FROM
-                           (SELECT count(DISTINCT order_id) AS n FROM transactions GROUP BY customer_id)""")
+    ratio = scalar(
+        con,
+        """SELECT max(n) / median(n) FROM
+                           (SELECT count(DISTINCT order_id) AS n FROM transactions GROUP BY customer_id)""",
+    )
     assert ratio > 5
-    assert scalar(con, """SELECT avg(n) FROM (SELECT count(DISTINCT order_id) AS n FROM typed_lines
-                          WHERE latent_type = 'one_time' GROUP BY customer_id)""") < 1.5
+    assert (
+        scalar(
+            con,
+            """SELECT avg(n) FROM (SELECT count(DISTINCT order_id) AS n FROM typed_lines
+                          WHERE latent_type = 'one_time' GROUP BY customer_id)""",
+        )
+        < 1.5
+    )
 
 
 def test_an_offer_moves_bargain_hunters_in_truth_and_in_exposures(con):
@@ -222,32 +267,43 @@ def test_an_offer_moves_bargain_hunters_in_truth_and_in_exposures(con):
         SELECT variant, avg(true_conversion_rate) FROM campaign_truth
         WHERE latent_type = 'bargain_hunter' AND variant <> 'control' GROUP BY variant ORDER BY 2 DESC LIMIT 1
     """).fetchone()
-    control_effect = scalar(con, """SELECT max(true_conversion_rate) FROM campaign_truth
-                                    WHERE latent_type = 'bargain_hunter' AND variant = 'control'""")
+    control_effect = scalar(
+        con,
+        """SELECT max(true_conversion_rate) FROM campaign_truth
+                                    WHERE latent_type = 'bargain_hunter' AND variant = 'control'""",
+    )
     assert effect > control_effect + 0.05
-    observed = dict(con.execute("""
+    observed = dict(
+        con.execute("""
         SELECT variant, [count(*), avg(converted::INT)] FROM campaign_exposures JOIN customer_truth USING (customer_id)
         WHERE latent_type = 'bargain_hunter' GROUP BY variant
-    """).fetchall())
+    """).fetchall()
+    )
     (n_offer, p_offer), (n_control, p_control) = observed[offer], observed["control"]
     standard_error = math.sqrt(p_offer * (1 - p_offer) / n_offer + p_control * (1 - p_control) / n_control)
     assert (p_offer - p_control) / standard_error > 2
 
 
 def test_conversions_are_visible_as_orders(con):
-    mismatched = scalar(con, """
+    mismatched = scalar(
+        con,
+        """
         SELECT count(*) FROM campaign_exposures e WHERE e.converted <> EXISTS (
             SELECT 1 FROM transactions t WHERE t.customer_id = e.customer_id
-              AND t.order_ts >= e.sent_ts AND t.order_ts < e.sent_ts + INTERVAL 14 DAY)""")
+              AND t.order_ts >= e.sent_ts AND t.order_ts < e.sent_ts + INTERVAL 14 DAY)""",
+    )
     assert mismatched == 0
     assert scalar(con, "SELECT count(*) FROM campaign_exposures WHERE is_control AND engaged") == 0
 
 
 def test_return_contacts_lie_near_a_return(con):
-    near = scalar(con, """
+    near = scalar(
+        con,
+        """
         SELECT avg(EXISTS (SELECT 1 FROM returns r WHERE r.customer_id = s.customer_id
                            AND abs(epoch(r.return_ts) - epoch(s.interaction_ts)) <= 5 * 86400)::INT)
-        FROM service_interactions s WHERE topic = 'return'""")
+        FROM service_interactions s WHERE topic = 'return'""",
+    )
     assert near > 0.95
     assert scalar(con, "SELECT count(*) FROM service_interactions WHERE topic = 'return'") > 100
 
