@@ -1,7 +1,9 @@
 """Test configuration: a small synthetic shop over a short window, in a temporary data folder.
 
 The environment is set before the package is imported, so the partitions and
-resources of the code location are built for the test window.
+resources of the code location are built for the test window. Tests on the real
+UCI Online Retail file look for it beside the project (`../shared/data/`) or at
+SEGMENTATION_TEST_ONLINE_RETAIL, and skip when it is absent.
 """
 
 import os
@@ -9,8 +11,10 @@ import tempfile
 from pathlib import Path
 
 TEST_DATA_DIR = Path(tempfile.mkdtemp(prefix="segmentation_tests_"))
+(TEST_DATA_DIR / "dagster_home").mkdir()
 os.environ.update(
     {
+        "DAGSTER_HOME": str(TEST_DATA_DIR / "dagster_home"),
         "SEGMENTATION_SOURCE": "synthetic",
         "SEGMENTATION_DATA_DIR": str(TEST_DATA_DIR),
         "SEGMENTATION_SYNTHETIC_CUSTOMERS": "400",
@@ -24,7 +28,11 @@ for name in ("SEGMENTATION_SOURCE_PATH", "SEGMENTATION_WAREHOUSE", "SEGMENTATION
 
 import pytest
 
-REAL_ONLINE_RETAIL = Path(__file__).resolve().parents[2] / "shared" / "data" / "online_retail.csv.gz"
+REAL_ONLINE_RETAIL = Path(
+    os.environ.get(
+        "SEGMENTATION_TEST_ONLINE_RETAIL", Path(__file__).resolve().parents[2] / "shared/data/online_retail.csv.gz"
+    )
+)
 
 
 @pytest.fixture

@@ -42,6 +42,7 @@ def test_event_tables_are_daily_partitioned_and_the_schedule_runs_daily():
     assert graph.get(dg.AssetKey("stg_customers")).partitions_def is None
     schedule = defs.resolve_schedule_def("daily_refresh_schedule")
     assert schedule.cron_schedule == "0 2 * * *"
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
 
 
 def test_importing_the_code_location_does_not_import_heavy_libraries():

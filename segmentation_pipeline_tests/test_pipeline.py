@@ -128,6 +128,10 @@ TAMPERING = {
     ("stg_returns", "expectations"): (
         "INSERT INTO staging.returns SELECT * FROM staging.returns WHERE _partition_date = '2024-02-20' LIMIT 1"
     ),
+    ("stg_returns", "daily_volume_in_trailing_range"): (
+        "INSERT INTO staging.returns SELECT r.* REPLACE (r.return_id || '-' || copy AS return_id) "
+        "FROM staging.returns r, range(3) AS copies(copy) WHERE r._partition_date = '2024-02-20'"
+    ),
     ("stg_transactions", "daily_volume_in_trailing_range"): (
         "INSERT INTO staging.transactions SELECT * REPLACE (order_id || '-again' AS order_id) "
         "FROM staging.transactions WHERE _partition_date = '2024-02-20'"

@@ -17,5 +17,6 @@ daily_refresh_job = dg.define_asset_job(
 daily_refresh_schedule = dg.build_schedule_from_partitioned_job(
     daily_refresh_job,
     hour_of_day=2,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Every night at 02:00: materialise yesterday's partitions and refresh downstream tables.",
 )
