@@ -132,6 +132,26 @@ def reconcile(con: duckdb.DuckDBPyConnection, table: Table, window: Window) -> R
     )
 
 
+def unbalanced_days(con: duckdb.DuckDBPyConnection, table: Table, window: Window) -> list[tuple[date, Reconciliation]]:
+    """Days of the window whose raw rows are not all staged or quarantined (empty when every day balances)."""
+    rows = con.execute(
+        f"""
+        WITH raw_days AS (SELECT _partition_date AS day, count(*) AS n FROM raw.{table.name}
+                          WHERE {window_filter(table)} GROUP BY 1),
+        staged_days AS (SELECT _partition_date AS day, count(*) AS n FROM staging.{table.name}
+                        WHERE {window_filter(table)} GROUP BY 1),
+        quarantined_days AS (SELECT partition_date AS day, count(*) AS n FROM {QUARANTINE}
+                             WHERE table_name = $table AND {window_filter(table, "partition_date")} GROUP BY 1)
+        SELECT day, COALESCE(r.n, 0), COALESCE(s.n, 0), COALESCE(q.n, 0)
+        FROM raw_days AS r FULL JOIN staged_days AS s USING (day) FULL JOIN quarantined_days AS q USING (day)
+        WHERE COALESCE(r.n, 0) <> COALESCE(s.n, 0) + COALESCE(q.n, 0)
+        ORDER BY day
+        """,
+        {"table": table.name, **window.params},
+    ).fetchall()
+    return [(day, Reconciliation(raw, staged, quarantined)) for day, raw, staged, quarantined in rows]
+
+
 def quarantine_by_reason(con: duckdb.DuckDBPyConnection, table: Table, window: Window) -> dict[str, int]:
     rows = con.execute(
         f"SELECT reason || COALESCE(':' || field, ''), count(*) FROM {QUARANTINE} "

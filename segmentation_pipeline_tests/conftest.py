@@ -6,11 +6,14 @@ UCI Online Retail file look for it beside the project (`../shared/data/`) or at
 SEGMENTATION_TEST_ONLINE_RETAIL, and skip when it is absent.
 """
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 TEST_DATA_DIR = Path(tempfile.mkdtemp(prefix="segmentation_tests_"))
+atexit.register(shutil.rmtree, TEST_DATA_DIR, ignore_errors=True)
 (TEST_DATA_DIR / "dagster_home").mkdir()
 os.environ.update(
     {

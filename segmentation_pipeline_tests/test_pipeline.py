@@ -101,53 +101,81 @@ def test_failing_blocking_check_stops_downstream_assets(tmp_path, monkeypatch):
     assert "stg_returns" not in materialised
 
 
-def run_check(warehouse: Path, asset: str, check: str, day: str) -> dg.AssetCheckEvaluation:
-    """Run one check alone against the warehouse, for one day."""
+def run_check(warehouse: Path, asset: str, check: str, first_day: str, last_day: str) -> dg.AssetCheckEvaluation:
+    """Run one check alone against the warehouse, for a range of days."""
     resources = {**build_resources(), "warehouse": Warehouse(database=str(warehouse))}
     result = dg.materialize(
         [*all_assets, *all_checks],
         resources=resources,
         selection=dg.AssetSelection.checks(dg.AssetCheckKey(dg.AssetKey(asset), check)),
-        tags={"dagster/asset_partition_range_start": day, "dagster/asset_partition_range_end": day},
+        tags={"dagster/asset_partition_range_start": first_day, "dagster/asset_partition_range_end": last_day},
         raise_on_error=False,
     )
     [evaluation] = result.get_asset_check_evaluations()
     return evaluation
 
 
+FIRST_ROW_OF_DAY = "(SELECT min(rowid) FROM staging.{table} WHERE _partition_date = '2024-02-20')"
+# (asset, check, SQL that breaks what the check guards on 2024-02-20, last day the check covers)
 TAMPERING = {
-    # check: SQL that breaks what the check guards, on 2024-02-20
-    ("stg_transactions", "raw_rows_reconcile"): (
-        "DELETE FROM staging.transactions WHERE rowid = "
-        "(SELECT min(rowid) FROM staging.transactions WHERE _partition_date = '2024-02-20')"
+    "row lost": (
+        "stg_transactions",
+        "raw_rows_reconcile",
+        f"DELETE FROM staging.transactions WHERE rowid = {FIRST_ROW_OF_DAY.format(table='transactions')}",
+        "2024-02-20",
     ),
-    ("stg_transactions", "expectations"): (
-        "UPDATE staging.transactions SET quantity = 0 WHERE rowid = "
-        "(SELECT min(rowid) FROM staging.transactions WHERE _partition_date = '2024-02-20')"
+    "row moved to another day": (  # the two days' totals still balance, each day alone does not
+        "stg_transactions",
+        "raw_rows_reconcile",
+        (
+            "UPDATE staging.transactions SET _partition_date = '2024-02-21' "
+            f"WHERE rowid = {FIRST_ROW_OF_DAY.format(table='transactions')}"
+        ),
+        "2024-02-21",
     ),
-    ("stg_returns", "expectations"): (
-        "INSERT INTO staging.returns SELECT * FROM staging.returns WHERE _partition_date = '2024-02-20' LIMIT 1"
+    "quantity out of range": (
+        "stg_transactions",
+        "expectations",
+        f"UPDATE staging.transactions SET quantity = 0 WHERE rowid = {FIRST_ROW_OF_DAY.format(table='transactions')}",
+        "2024-02-20",
     ),
-    ("stg_returns", "daily_volume_in_trailing_range"): (
-        "INSERT INTO staging.returns SELECT r.* REPLACE (r.return_id || '-' || copy AS return_id) "
-        "FROM staging.returns r, range(3) AS copies(copy) WHERE r._partition_date = '2024-02-20'"
+    "duplicate return id": (
+        "stg_returns",
+        "expectations",
+        "INSERT INTO staging.returns SELECT * FROM staging.returns WHERE _partition_date = '2024-02-20' LIMIT 1",
+        "2024-02-20",
     ),
-    ("stg_transactions", "daily_volume_in_trailing_range"): (
-        "INSERT INTO staging.transactions SELECT * REPLACE (order_id || '-again' AS order_id) "
-        "FROM staging.transactions WHERE _partition_date = '2024-02-20'"
+    "returns loaded ten times": (
+        "stg_returns",
+        "daily_volume_in_trailing_range",
+        (
+            "INSERT INTO staging.returns SELECT r.* REPLACE (r.return_id || '-' || copy AS return_id) "
+            "FROM staging.returns r, range(9) AS copies(copy) WHERE r._partition_date = '2024-02-20'"
+        ),
+        "2024-02-20",
+    ),
+    "orders loaded twice": (
+        "stg_transactions",
+        "daily_volume_in_trailing_range",
+        (
+            "INSERT INTO staging.transactions SELECT * REPLACE (order_id || '-again' AS order_id) "
+            "FROM staging.transactions WHERE _partition_date = '2024-02-20'"
+        ),
+        "2024-02-20",
     ),
 }
 
 
-@pytest.mark.parametrize("asset,check", list(TAMPERING), ids=[f"{a}:{c}" for a, c in TAMPERING])
-def test_check_passes_on_clean_data_and_fails_on_broken_data(full_run, tmp_path, asset, check):
+@pytest.mark.parametrize("case", list(TAMPERING))
+def test_check_passes_on_clean_data_and_fails_on_broken_data(full_run, tmp_path, case):
+    asset, check, tampering, last_day = TAMPERING[case]
     warehouse, _ = full_run
     copy = tmp_path / "copy.duckdb"
     copy.write_bytes(warehouse.read_bytes())
-    assert run_check(copy, asset, check, "2024-02-20").passed
+    assert run_check(copy, asset, check, "2024-02-20", last_day).passed
     with duckdb.connect(str(copy)) as con:
-        con.execute(TAMPERING[asset, check]).fetchall()
-    evaluation = run_check(copy, asset, check, "2024-02-20")
+        con.execute(tampering).fetchall()
+    evaluation = run_check(copy, asset, check, "2024-02-20", last_day)
     assert not evaluation.passed
     expected = dg.AssetCheckSeverity.WARN if check.startswith("daily_volume") else dg.AssetCheckSeverity.ERROR
     assert evaluation.severity == expected

@@ -15,7 +15,7 @@ from segmentation_pipeline.defs.resources import Warehouse
 from segmentation_pipeline.domain.contract import TABLES, Table
 from segmentation_pipeline.settings import SETTINGS
 from segmentation_pipeline.sql.staging import window_filter
-from segmentation_pipeline.warehouse import Window, reconcile
+from segmentation_pipeline.warehouse import Window, reconcile, unbalanced_days
 
 TRAILING_DAYS = 28
 
@@ -25,18 +25,27 @@ def build_reconciliation_check(table: Table) -> dg.AssetChecksDefinition:
         asset=f"stg_{table.name}",
         name="raw_rows_reconcile",
         blocking=True,
-        description="Every raw row of the window is either staged or quarantined: raw = staged + quarantined.",
+        description=(
+            "Every raw row is either staged or quarantined: raw = staged + quarantined, "
+            + ("for each day of the run." if table.partitioned else "for the whole table.")
+        ),
     )
     def reconciliation_check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
+        window = event_window(context)
         with warehouse.get_connection() as con:
-            counts = reconcile(con, table, event_window(context))
+            counts = reconcile(con, table, window)
+            broken_days = unbalanced_days(con, table, window) if table.partitioned else []
+        listing = "| day | raw | staged | quarantined |\n|---|---:|---:|---:|\n" + "\n".join(
+            f"| {day} | {c.raw} | {c.staged} | {c.quarantined} |" for day, c in broken_days[:20]
+        )
         return dg.AssetCheckResult(
-            passed=counts.balanced,
+            passed=counts.balanced and not broken_days,
             metadata={
                 "raw": counts.raw,
                 "staged": counts.staged,
                 "quarantined": counts.quarantined,
                 "unaccounted": counts.raw - counts.staged - counts.quarantined,
+                "unbalanced days": dg.MetadataValue.md(listing if broken_days else "_none_"),
             },
         )
 

@@ -160,12 +160,16 @@ def checked_rows_sql(table: Table) -> str:
     raw_aliases = ", ".join(f"raw.{c} AS raw_{c}" for c in cols)
     own_reason, own_field = _first_reason(row_rules(table))
     raw_values = ", ".join(f"raw_{c}" for c in cols)
-    key = ", ".join(table.key) if table.name != "transactions" else None
-    key_rank = f"row_number() OVER (PARTITION BY own_reason IS NULL, {key} ORDER BY _source_row)" if key else "1"
-    later_rules = [
-        Rule("exact_duplicate", None, "exact_rank > 1"),
-        Rule("duplicate_key", ",".join(table.key), "key_rank > 1"),
-    ]
+    # Order lines have no natural key: their line number is assigned when they are staged.
+    natural_key = table.key if table.name != "transactions" else ()
+    key_rank = (
+        f"row_number() OVER (PARTITION BY own_reason IS NULL, {', '.join(natural_key)} ORDER BY _source_row)"
+        if natural_key
+        else "1"
+    )
+    later_rules = [Rule("exact_duplicate", None, "exact_rank > 1")]
+    if natural_key:
+        later_rules.append(Rule("duplicate_key", ",".join(natural_key), "key_rank > 1"))
     joins = ""
     link_columns = ""
     if table.name != "customers":

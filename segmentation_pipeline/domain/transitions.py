@@ -1,0 +1,100 @@
+"""Segment migration: where the customers of each segment went between two snapshots.
+
+Segment assignments are kept as a long table, one row per customer and snapshot date
+(``customer_id``, ``as_of``, ``segment``). Comparing two snapshots gives a transition
+matrix: how many customers of each segment at the earlier date sit in each segment
+at the later date, including those who dropped out of the customer base
+(``"(gone)"``) and those who joined it (``"(new)"``). By default snapshots are
+compared month over month, using the last snapshot of each calendar month. The
+row-normalised rates drive a simple Markov projection of segment sizes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+GONE = "(gone)"
+NEW = "(new)"
+RATE_TOLERANCE = 1e-6
+
+
+def _snapshot(assignments: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
+    """Segment per customer on one snapshot date."""
+    rows = assignments.loc[pd.to_datetime(assignments["as_of"]) == as_of]
+    if rows["customer_id"].duplicated().any():
+        raise ValueError(f"more than one segment for a customer on {as_of.date()}")
+    return rows.set_index("customer_id")["segment"]
+
+
+def transition_matrix(assignments: pd.DataFrame, from_date: date, to_date: date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Customer counts and rates from each segment at ``from_date`` to each segment at ``to_date``.
+
+    Rows are the segments at ``from_date`` plus ``"(new)"`` for customers who only
+    appear at ``to_date``; columns are the segments at ``to_date`` plus ``"(gone)"``
+    for customers who no longer appear. Both axes list every segment seen on either
+    date, sorted by name, with the special state last, so the segment part of the
+    matrix is square. Rates divide each row by its total, i.e. they answer "of the
+    customers in this segment, which share ended up where"; a row without customers
+    has no rates (NaN).
+    """
+    before = _snapshot(assignments, pd.Timestamp(from_date))
+    after = _snapshot(assignments, pd.Timestamp(to_date))
+    segments = sorted(set(before) | set(after))
+    pairs = pd.concat([before.rename("from"), after.rename("to")], axis=1, join="outer").fillna(
+        {"from": NEW, "to": GONE}
+    )
+    counts = (
+        pd.crosstab(pairs["from"], pairs["to"])
+        .reindex(index=[*segments, NEW], columns=[*segments, GONE], fill_value=0)
+        .rename_axis(index="from_segment", columns="to_segment")
+        .astype("int64")
+    )
+    totals = counts.sum(axis=1)
+    rates = counts.div(totals.where(totals > 0), axis=0)
+    return counts, rates
+
+
+def monthly_snapshot_dates(dates: Iterable[date]) -> list[date]:
+    """The last available snapshot date of each calendar month, oldest first."""
+    stamps = pd.Series(pd.to_datetime(list(dates))).dropna()
+    month_ends = stamps.groupby([stamps.dt.year, stamps.dt.month]).max()
+    return [stamp.date() for stamp in month_ends.sort_values()]
+
+
+def markov_forecast(rates: pd.DataFrame, current_sizes: pd.Series, periods: int = 3) -> pd.DataFrame:
+    """Expected segment sizes ``periods`` steps ahead if customers keep moving at ``rates``.
+
+    ``rates`` is the rate matrix from ``transition_matrix``: each from-segment row
+    says which share of its customers moves to each segment or to ``"(gone)"`` per
+    step. ``"(gone)"`` is absorbing: it accumulates the customers expected to leave.
+    The ``"(new)"`` row is ignored, so the projection covers the current customer
+    base only and does not add newly acquired customers. Customers in a segment with
+    no observed transitions (no rates row, or a row of NaN) are assumed to stay in
+    it. ``current_sizes`` holds the number of customers per segment now.
+
+    Returns one row per period, 0 being the current sizes, with a column per
+    segment plus ``"(gone)"``.
+    """
+    if periods < 0:
+        raise ValueError(f"periods must be >= 0, got {periods}")
+    special = {NEW, GONE} & set(current_sizes.index)
+    if special:
+        raise ValueError(f"current_sizes must hold segments only, not {sorted(special)}")
+    flows = rates.drop(index=NEW, errors="ignore")
+    segments = sorted(set(flows.index) | (set(flows.columns) - {GONE}) | set(current_sizes.index))
+    states = [*segments, GONE]
+    observed = flows.dropna(how="all").reindex(columns=states, fill_value=0.0).fillna(0.0)
+    off = (observed.sum(axis=1) - 1).abs() > RATE_TOLERANCE
+    if off.any() or (observed < 0).any().any():
+        raise ValueError(f"rates must be non-negative and sum to 1 per row; check {list(observed.index[off])}")
+    step = pd.DataFrame(np.eye(len(states)), index=states, columns=states)
+    step.loc[observed.index] = observed
+    sizes = current_sizes.reindex(states, fill_value=0).astype("float64").to_numpy()
+    projection = [sizes]
+    for _ in range(periods):
+        projection.append(projection[-1] @ step.to_numpy())
+    return pd.DataFrame(projection, columns=states).rename_axis(index="period", columns="segment")
