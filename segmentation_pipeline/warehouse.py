@@ -46,8 +46,36 @@ class Reconciliation:
         return self.raw == self.staged + self.quarantined
 
 
+def replace_days(
+    con: duckdb.DuckDBPyConnection, table: str, window: Window, select_sql: str, params: dict | None = None
+) -> int:
+    """Replace the rows of `table` whose `as_of_day` lies in the window with the rows of a query.
+
+    The table is created from the query's columns on first use; returns the rows written.
+    """
+    params = {**window.params, **(params or {})}
+    schema = table.split(".")[0]
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}").fetchall()
+    create = f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM ({select_sql}) LIMIT 0"
+    con.execute(create, params_used(params, create)).fetchall()
+    run_in_transaction(
+        con,
+        f"DELETE FROM {table} WHERE as_of_day >= $start AND as_of_day < $end;\n"
+        f"INSERT INTO {table} BY NAME {select_sql};\n",
+        params,
+    )
+    return con.execute(
+        f"SELECT count(*) FROM {table} WHERE as_of_day >= $start AND as_of_day < $end", window.params
+    ).fetchall()[0][0]
+
+
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(create_tables_sql()).fetchall()
+
+
+def params_used(params: dict, statement: str) -> dict:
+    """The parameters a statement names (DuckDB refuses unused ones)."""
+    return {k: v for k, v in params.items() if f"${k}" in statement}
 
 
 def run_in_transaction(con: duckdb.DuckDBPyConnection, script: str, params: dict) -> None:
@@ -55,8 +83,7 @@ def run_in_transaction(con: duckdb.DuckDBPyConnection, script: str, params: dict
     con.execute("BEGIN TRANSACTION").fetchall()
     try:
         for statement in filter(str.strip, script.split(";\n")):
-            used = {k: v for k, v in params.items() if f"${k}" in statement}
-            con.execute(statement, used).fetchall()
+            con.execute(statement, params_used(params, statement)).fetchall()
         con.execute("COMMIT").fetchall()
     except BaseException:
         con.execute("ROLLBACK").fetchall()

@@ -179,3 +179,22 @@ def test_check_passes_on_clean_data_and_fails_on_broken_data(full_run, tmp_path,
     assert not evaluation.passed
     expected = dg.AssetCheckSeverity.WARN if check.startswith("daily_volume") else dg.AssetCheckSeverity.ERROR
     assert evaluation.severity == expected
+
+
+def test_every_snapshot_customer_gets_rfm_scores_and_a_named_segment(full_run):
+    from segmentation_pipeline.domain.rfm import RFM_SEGMENTS
+
+    warehouse, _ = full_run
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        per_day = con.sql(
+            "SELECT s.as_of_day, count(*) AS customers, count(r.customer_id) AS scored "
+            "FROM features.customer_snapshot s LEFT JOIN segments.rfm r USING (as_of_day, customer_id) GROUP BY 1"
+        ).fetchall()
+        scores = con.sql(
+            "SELECT min(least(r_score, f_score, m_score)), max(greatest(r_score, f_score, m_score)) FROM segments.rfm"
+        ).fetchall()[0]
+        names = {row[0] for row in con.sql("SELECT DISTINCT rfm_segment FROM segments.rfm").fetchall()}
+    assert len(per_day) >= 59  # every day of Jan-Feb 2024 once the first customer has bought
+    assert all(customers == scored for _, customers, scored in per_day)
+    assert scores == (1, 5)
+    assert names <= {rule.name for rule in RFM_SEGMENTS} and len(names) >= 6

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import dagster as dg
 import duckdb
 
-from segmentation_pipeline.domain.contract import Table
 
-
-def table_schema(con: duckdb.DuckDBPyConnection, relation: str, table: Table | None = None) -> dg.TableSchema:
-    """The relation's columns with types and, for contract columns, their business meaning."""
+def table_schema(
+    con: duckdb.DuckDBPyConnection, relation: str, descriptions: Mapping[str, str] | None = None
+) -> dg.TableSchema:
+    """The relation's columns with types and, where known, their business meaning."""
     described = con.sql(f"DESCRIBE {relation}").fetchall()
-    descriptions = {c.name: c.description for c in table.columns} if table else {}
+    descriptions = descriptions or {}
     return dg.TableSchema(
         columns=[
             dg.TableColumn(name=name, type=sql_type, description=descriptions.get(name))

@@ -35,7 +35,7 @@ def build_raw_asset(table: Table) -> dg.AssetsDefinition:
             return dg.MaterializeResult(
                 metadata={
                     "dagster/row_count": rows,
-                    "dagster/column_schema": table_schema(con, f"raw.{table.name}", table),
+                    "dagster/column_schema": table_schema(con, f"raw.{table.name}", table.descriptions),
                     "source": reader.describe(),
                     "preview": dg.MetadataValue.md(
                         markdown_preview(

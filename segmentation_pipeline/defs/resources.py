@@ -21,6 +21,7 @@ class Warehouse(DuckDBResource):
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         Path(self.database).parent.mkdir(parents=True, exist_ok=True)
         with super().get_connection() as con:
+            con.execute("SET enable_progress_bar = false").fetchall()  # keeps run logs readable
             yield con
 
 

@@ -41,7 +41,7 @@ def build_staging_asset(table: Table) -> dg.AssetsDefinition:
             return dg.MaterializeResult(
                 metadata={
                     "dagster/row_count": counts.staged,
-                    "dagster/column_schema": table_schema(con, f"staging.{table.name}", table),
+                    "dagster/column_schema": table_schema(con, f"staging.{table.name}", table.descriptions),
                     "raw rows": counts.raw,
                     "quarantined rows": counts.quarantined,
                     "quarantine by reason": dg.MetadataValue.md(counts_markdown(reasons)),

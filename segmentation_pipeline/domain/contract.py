@@ -45,6 +45,10 @@ class Table:
         return next(c for c in self.columns if c.name == name)
 
     @property
+    def descriptions(self) -> dict[str, str]:
+        return {c.name: c.description for c in self.columns}
+
+    @property
     def bounded(self) -> list[Column]:
         """Columns with an allowed range (inclusive; NULL is not range-checked)."""
         return [c for c in self.columns if c.minimum is not None or c.maximum is not None]

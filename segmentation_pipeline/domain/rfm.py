@@ -145,3 +145,9 @@ def rfm_scores(customers: pd.DataFrame) -> pd.DataFrame:
     scored["rfm_score"] = scored["r_score"] + scored["f_score"] + scored["m_score"]
     scored["rfm_segment"] = pd.Series([_SEGMENT_BY_CELL[cell] for cell in cells], index=scored.index, dtype="str")
     return scored
+
+
+def rfm_scores_by_day(snapshots: pd.DataFrame) -> pd.DataFrame:
+    """Score each day's snapshot against that day's population (``as_of_day`` column)."""
+    days = [rfm_scores(day) for _, day in snapshots.groupby("as_of_day", sort=True)]
+    return pd.concat(days, ignore_index=True) if days else rfm_scores(snapshots)

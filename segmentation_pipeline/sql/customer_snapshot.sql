@@ -1,0 +1,94 @@
+-- Customer features as of the end of each day in [$start, $end): one row per day and
+-- per customer with a purchase on or before that day, from staged data of that day or
+-- earlier only. Every event is counted on the day it happened; a campaign response
+-- counts once its attribution window has closed. Days are cumulated per customer,
+-- then each snapshot day takes the customer's latest cumulated day (ASOF join).
+WITH order_days AS (
+    SELECT customer_id, CAST(order_ts AS DATE) AS day,
+           COUNT(DISTINCT order_id) AS orders, SUM(gross_amount) AS gross, SUM(net_amount) AS net,
+           SUM(quantity) AS units, MIN(order_ts) AS first_ts, MAX(order_ts) AS last_ts
+    FROM staging.transactions WHERE order_ts < CAST($end AS TIMESTAMP)
+    GROUP BY ALL
+), first_category_days AS (
+    SELECT customer_id, MIN(CAST(order_ts AS DATE)) AS day, 1 AS new_categories
+    FROM staging.transactions WHERE order_ts < CAST($end AS TIMESTAMP) AND category IS NOT NULL
+    GROUP BY customer_id, category
+), return_days AS (
+    SELECT customer_id, CAST(return_ts AS DATE) AS day, COUNT(*) AS returns,
+           SUM(quantity) AS units_returned, SUM(COALESCE(refund_amount, 0)) AS value_returned
+    FROM staging.returns WHERE return_ts < CAST($end AS TIMESTAMP)
+    GROUP BY ALL
+), contact_days AS (
+    SELECT customer_id, CAST(interaction_ts AS DATE) AS day, COUNT(*) AS contacts
+    FROM staging.service_interactions WHERE interaction_ts < CAST($end AS TIMESTAMP)
+    GROUP BY ALL
+), response_days AS (
+    SELECT customer_id, CAST(sent_ts + INTERVAL (CAST($attribution_days AS INTEGER)) DAY AS DATE) AS day,
+           COUNT(*) FILTER (WHERE converted) AS responses
+    FROM staging.campaign_exposures
+    WHERE sent_ts + INTERVAL (CAST($attribution_days AS INTEGER)) DAY < CAST($end AS TIMESTAMP)
+    GROUP BY ALL
+), activity AS (
+    SELECT customer_id, day,
+           SUM(orders) AS orders, SUM(gross) AS gross, SUM(net) AS net, SUM(units) AS units,
+           MIN(first_ts) AS first_ts, MAX(last_ts) AS last_ts, SUM(new_categories) AS new_categories,
+           SUM(returns) AS returns, SUM(units_returned) AS units_returned, SUM(value_returned) AS value_returned,
+           SUM(contacts) AS contacts, SUM(responses) AS responses
+    FROM (
+        SELECT customer_id, day, orders, gross, net, units, first_ts, last_ts,
+               NULL AS new_categories, NULL AS returns, NULL AS units_returned, NULL AS value_returned,
+               NULL AS contacts, NULL AS responses FROM order_days
+        UNION ALL BY NAME SELECT customer_id, day, new_categories FROM first_category_days
+        UNION ALL BY NAME SELECT customer_id, day, returns, units_returned, value_returned FROM return_days
+        UNION ALL BY NAME SELECT customer_id, day, contacts FROM contact_days
+        UNION ALL BY NAME SELECT customer_id, day, responses FROM response_days
+    )
+    GROUP BY customer_id, day
+), cumulated AS (
+    SELECT customer_id, day,
+           SUM(COALESCE(orders, 0)) OVER w AS frequency,
+           SUM(COALESCE(gross, 0)) OVER w AS monetary_gross,
+           SUM(COALESCE(net, 0)) OVER w AS net_sales,
+           SUM(COALESCE(units, 0)) OVER w AS units_bought,
+           MIN(first_ts) OVER w AS first_purchase_ts,
+           MAX(last_ts) OVER w AS last_purchase_ts,
+           SUM(COALESCE(new_categories, 0)) OVER w AS category_breadth,
+           SUM(COALESCE(returns, 0)) OVER w AS n_returns,
+           SUM(COALESCE(units_returned, 0)) OVER w AS units_returned,
+           SUM(COALESCE(value_returned, 0)) OVER w AS value_returned,
+           SUM(COALESCE(contacts, 0)) OVER w AS service_contacts,
+           SUM(COALESCE(responses, 0)) OVER w AS campaign_responses
+    FROM activity
+    WINDOW w AS (PARTITION BY customer_id ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+), snapshot_days AS (
+    SELECT CAST(generate_series AS DATE) AS as_of_day
+    FROM generate_series(CAST($start AS DATE), CAST($end AS DATE) - INTERVAL 1 DAY, INTERVAL 1 DAY)
+), buyers AS (
+    SELECT customer_id, MIN(day) AS first_day FROM order_days GROUP BY customer_id
+), customer_days AS (
+    SELECT b.customer_id, d.as_of_day FROM buyers AS b JOIN snapshot_days AS d ON d.as_of_day >= b.first_day
+)
+SELECT
+    cd.as_of_day,
+    cd.customer_id,
+    date_diff('second', k.last_purchase_ts, cd.as_of_day + INTERVAL 1 DAY) / 86400.0 AS recency_days,
+    CAST(k.frequency AS BIGINT) AS frequency,
+    ROUND(k.monetary_gross, 2) AS monetary_gross,
+    ROUND(k.net_sales - k.value_returned, 2) AS monetary_net,
+    date_diff('second', LEAST(COALESCE(c.signup_ts, k.first_purchase_ts), k.first_purchase_ts),
+              cd.as_of_day + INTERVAL 1 DAY) / 86400.0 AS tenure_days,
+    ROUND(k.net_sales / k.frequency, 2) AS avg_order_value,
+    CASE WHEN k.frequency > 1
+         THEN date_diff('second', k.first_purchase_ts, k.last_purchase_ts) / 86400.0 / (k.frequency - 1)
+    END AS mean_days_between_orders,
+    LEAST(k.units_returned / k.units_bought, 1.0) AS return_rate_units,
+    CASE WHEN k.net_sales > 0 THEN LEAST(k.value_returned / k.net_sales, 1.0) ELSE 0.0 END AS return_rate_value,
+    CAST(k.n_returns AS BIGINT) AS n_returns,
+    CAST(k.service_contacts AS BIGINT) AS service_contacts,
+    CAST(k.campaign_responses AS BIGINT) AS campaign_responses,
+    CAST(k.category_breadth AS BIGINT) AS category_breadth,
+    k.first_purchase_ts,
+    k.last_purchase_ts
+FROM customer_days AS cd
+ASOF JOIN cumulated AS k ON k.customer_id = cd.customer_id AND k.day <= cd.as_of_day
+LEFT JOIN staging.customers AS c ON c.customer_id = cd.customer_id
