@@ -26,9 +26,10 @@ def run(warehouse: Path, **partition) -> dg.ExecuteInProcessResult:
     return dg.materialize([*all_assets, *all_checks], resources=resources, raise_on_error=False, **partition)
 
 
-def staging_snapshot(warehouse: Path) -> dict[str, list[tuple]]:
+def warehouse_snapshot(warehouse: Path) -> dict[str, list[tuple]]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         names = [f"staging.{t}" for t in TABLES] + ["staging.quarantine"]
+        names += ["features.customer_snapshot", "segments.rfm", "segments.customer_segments", "segments.segment_models"]
         return {n: con.sql(f"SELECT * FROM {n} ORDER BY ALL").fetchall() for n in names}
 
 
@@ -77,9 +78,9 @@ def test_rerunning_a_partition_replaces_its_rows(full_run, tmp_path):
     warehouse, _ = full_run
     copy = tmp_path / "copy.duckdb"
     copy.write_bytes(warehouse.read_bytes())
-    before = staging_snapshot(copy)
+    before = warehouse_snapshot(copy)
     assert run(copy, partition_key="2024-01-15").success
-    assert staging_snapshot(copy) == before
+    assert warehouse_snapshot(copy) == before
 
 
 def test_backfill_of_a_range_equals_materialising_day_by_day(tmp_path):
@@ -87,8 +88,8 @@ def test_backfill_of_a_range_equals_materialising_day_by_day(tmp_path):
     assert run(by_range, start="2024-01-08", end="2024-01-10").success
     for day in ("2024-01-08", "2024-01-09", "2024-01-10"):
         assert run(by_day, partition_key=day).success
-    assert staging_snapshot(by_range) == staging_snapshot(by_day)
-    assert len(staging_snapshot(by_range)["staging.transactions"]) > 0
+    assert warehouse_snapshot(by_range) == warehouse_snapshot(by_day)
+    assert len(warehouse_snapshot(by_range)["staging.transactions"]) > 0
 
 
 def test_failing_blocking_check_stops_downstream_assets(tmp_path, monkeypatch):
@@ -198,3 +199,27 @@ def test_every_snapshot_customer_gets_rfm_scores_and_a_named_segment(full_run):
     assert all(customers == scored for _, customers, scored in per_day)
     assert scores == (1, 5)
     assert names <= {rule.name for rule in RFM_SEGMENTS} and len(names) >= 6
+
+
+def test_every_customer_is_segmented_by_a_versioned_model(full_run):
+    warehouse, result = full_run
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        models = con.sql("SELECT version, fitted_on, k, path FROM segments.segment_models ORDER BY 1").fetchall()
+        unassigned = con.sql(
+            "SELECT count(*) FROM features.customer_snapshot s JOIN (SELECT min(fitted_on) AS first_fit "
+            "FROM segments.segment_models) ON s.as_of_day >= first_fit "
+            "ANTI JOIN segments.customer_segments c USING (as_of_day, customer_id)"
+        ).fetchall()[0][0]
+        names_per_id = con.sql(
+            "SELECT segment_id, count(DISTINCT segment_name) FROM segments.customer_segments "
+            "WHERE model_version = (SELECT max(version) FROM segments.segment_models) GROUP BY 1"
+        ).fetchall()
+    assert len(models) >= 2  # refitted every 28 days over two months
+    assert all(Path(path).exists() and 2 <= k <= 12 for _, _, k, path in models)
+    assert unassigned == 0
+    assert all(n == 1 for _, n in names_per_id)
+    [event] = [
+        e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == "customer_segments"
+    ][:1]
+    metadata = event.step_materialization_data.materialization.metadata
+    assert "model selection scores" in metadata and "stability: mean adjusted Rand index" in metadata

@@ -1,0 +1,100 @@
+"""Daily customer segments from a versioned model that is refitted on a fixed rhythm.
+
+Each day's customers are assigned by the model in force. The model is refitted when
+none exists yet or the current one is `refit_every_days` old; a refit picks k by
+the documented rule (`clustering.choose_k`), then aligns the new clusters to the
+previous model's (Hungarian matching of centroids in one feature space), so a
+segment keeps its id across refits and days. Names come from each segment's profile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from segmentation_pipeline.domain import clustering
+
+
+@dataclass(frozen=True)
+class SegmentationSettings:
+    k_min: int = 2
+    k_max: int = 12
+    algorithm: str = "kmeans"
+    refit_every_days: int = 28
+    seed: int = 0
+    stability_bootstraps: int = 5
+
+
+@dataclass(frozen=True, eq=False)
+class FittedSegmentation:
+    """One version of the segment model with everything needed to explain and reuse it."""
+
+    version: str
+    fitted_on: date
+    model: clustering.SegmentModel
+    scaling: clustering.FeatureScaling
+    names: dict[int, str]
+    k_scores: pd.DataFrame
+    k_reason: str
+    stability: clustering.Stability
+    customers: int
+
+    def assign(self, snapshot: pd.DataFrame) -> pd.DataFrame:
+        """Segment id and name of every customer of a snapshot."""
+        ids = self.model.predict(clustering.apply_scaling(snapshot, self.scaling))
+        return pd.DataFrame(
+            {
+                "customer_id": snapshot["customer_id"].to_numpy(),
+                "segment_id": ids,
+                "segment_name": [self.names[int(i)] for i in ids],
+                "model_version": self.version,
+            }
+        )
+
+
+def needs_refit(current: FittedSegmentation | None, day: date, settings: SegmentationSettings) -> bool:
+    return current is None or (day - current.fitted_on).days >= settings.refit_every_days
+
+
+def rescale_centroids(
+    centroids: np.ndarray, source: clustering.FeatureScaling, target: clustering.FeatureScaling
+) -> np.ndarray:
+    """Centroids of a model fitted with one scaling, expressed in another model's feature space."""
+    unscaled = np.asarray(centroids) * np.asarray(source.stds) + np.asarray(source.means)
+    return (unscaled - np.asarray(target.means)) / np.asarray(target.stds)
+
+
+def refit(
+    snapshot: pd.DataFrame, day: date, previous: FittedSegmentation | None, settings: SegmentationSettings
+) -> FittedSegmentation:
+    """Fit a new model version on one day's snapshot, keeping the previous version's segment ids."""
+    X, scaling = clustering.prepare_features(snapshot)
+    k_values = range(settings.k_min, min(settings.k_max, len(X) - 1) + 1)
+    scores = clustering.search_k(X, k_values, seed=settings.seed)
+    k, reason = clustering.choose_k(scores)
+    model = clustering.fit_segments(X, k, seed=settings.seed, algorithm=settings.algorithm)
+    if previous is not None:
+        earlier = rescale_centroids(previous.model.centroids, previous.scaling, scaling)
+        mapping = clustering.align_labels(earlier, model.centroids, previous.model.segment_ids)
+    else:
+        mapping = clustering.align_labels(np.empty((0, X.shape[1])), model.centroids)
+    model = clustering.relabel(model, mapping)
+    labels = model.predict(X)
+    names = clustering.name_segments(clustering.segment_profiles(snapshot, labels))
+    stability = clustering.bootstrap_stability(
+        X, k, n_boot=settings.stability_bootstraps, seed=settings.seed, reference=model
+    )
+    return FittedSegmentation(
+        version=f"{day:%Y%m%d}",
+        fitted_on=day,
+        model=model,
+        scaling=scaling,
+        names=names,
+        k_scores=scores,
+        k_reason=reason,
+        stability=stability,
+        customers=len(X),
+    )
