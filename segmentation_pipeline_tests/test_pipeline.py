@@ -155,6 +155,12 @@ TAMPERING = {
         ),
         "2024-02-20",
     ),
+    "unstable segment model": (
+        "customer_segments",
+        "segments_are_stable",
+        "UPDATE segments.segment_models SET mean_ari = 0.2",
+        "2024-02-20",
+    ),
     "orders loaded twice": (
         "stg_transactions",
         "daily_volume_in_trailing_range",
@@ -178,7 +184,8 @@ def test_check_passes_on_clean_data_and_fails_on_broken_data(full_run, tmp_path,
         con.execute(tampering).fetchall()
     evaluation = run_check(copy, asset, check, "2024-02-20", last_day)
     assert not evaluation.passed
-    expected = dg.AssetCheckSeverity.WARN if check.startswith("daily_volume") else dg.AssetCheckSeverity.ERROR
+    warnings = ("daily_volume_in_trailing_range", "segments_are_stable")
+    expected = dg.AssetCheckSeverity.WARN if check in warnings else dg.AssetCheckSeverity.ERROR
     assert evaluation.severity == expected
 
 

@@ -232,4 +232,30 @@ EMPTY_ASSIGNMENTS = pd.DataFrame(
 )
 
 
+# Below this mean adjusted Rand index, bootstrap refits disagree too often for segments to be trusted.
+STABILITY_THRESHOLD = 0.7
+
+
+@dg.asset_check(
+    asset=customer_segments,
+    name="segments_are_stable",
+    description=f"Warns when the latest model's bootstrap mean adjusted Rand index is below {STABILITY_THRESHOLD}.",
+)
+def segments_are_stable(warehouse: Warehouse) -> dg.AssetCheckResult:
+    with warehouse.get_connection() as con:
+        ensure_model_registry(con)
+        latest = con.sql(f"SELECT version, k, mean_ari FROM {MODELS_TABLE} ORDER BY fitted_on DESC LIMIT 1").fetchall()
+    if not latest:
+        return dg.AssetCheckResult(
+            passed=True, severity=dg.AssetCheckSeverity.WARN, metadata={"model": "none fitted yet"}
+        )
+    version, k, mean_ari = latest[0]
+    return dg.AssetCheckResult(
+        passed=mean_ari >= STABILITY_THRESHOLD,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"model version": version, "k": k, "mean adjusted Rand index": round(mean_ari, 3)},
+    )
+
+
 segment_assets = [rfm_segments, customer_segments]
+segment_checks = [segments_are_stable]
