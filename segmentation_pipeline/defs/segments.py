@@ -13,6 +13,7 @@ from segmentation_pipeline.defs.features import SNAPSHOT_TABLE
 from segmentation_pipeline.defs.metadata import counts_markdown, table_schema
 from segmentation_pipeline.defs.partitions import daily_partitions, event_window, single_run_backfill
 from segmentation_pipeline.defs.resources import Warehouse
+from segmentation_pipeline.domain.segmentation import SegmentationSettings
 from segmentation_pipeline.warehouse import Window, replace_days
 
 RFM_TABLE = "segments.rfm"
@@ -26,6 +27,15 @@ RFM_COLUMNS = {
 }
 # Days scored together; bounds memory on long backfills.
 CHUNK_DAYS = 31
+
+
+def last_day_counts(con: duckdb.DuckDBPyConnection, table: str, group: str, window: Window) -> list[tuple[str, int]]:
+    """Customers per group on the last day of the window that has rows, largest first."""
+    return con.execute(
+        f"SELECT {group}, count(*) FROM {table} WHERE as_of_day = "
+        f"(SELECT max(as_of_day) FROM {table} WHERE as_of_day < $end) GROUP BY 1 ORDER BY 2 DESC",
+        {"end": window.end},
+    ).fetchall()
 
 
 def chunks(window: Window, days: int = CHUNK_DAYS) -> list[Window]:
@@ -58,17 +68,13 @@ def rfm_segments(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
             columns = ", ".join(["as_of_day", "customer_id", *RFM_COLUMNS])
             rows += replace_days(con, RFM_TABLE, chunk, f"SELECT {columns} FROM scored_days")
             con.unregister("scored_days")
-        last_day = con.execute(
-            f"SELECT rfm_segment, count(*) FROM {RFM_TABLE} WHERE as_of_day = "
-            f"(SELECT max(as_of_day) FROM {RFM_TABLE} WHERE as_of_day < $end) GROUP BY 1 ORDER BY 2 DESC",
-            {"end": window.end},
-        ).fetchall()
+        last_day = dict(last_day_counts(con, RFM_TABLE, "rfm_segment", window))
         schema = table_schema(con, RFM_TABLE, RFM_COLUMNS)
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": rows,
             "dagster/column_schema": schema,
-            "customers per segment on the last day": dg.MetadataValue.md(counts_markdown(dict(last_day), "segment")),
+            "customers per segment on the last day": dg.MetadataValue.md(counts_markdown(last_day, "segment")),
         }
     )
 
@@ -82,16 +88,16 @@ SNAPSHOT_FEATURES = (
 
 
 class SegmentationConfig(dg.Config):
-    k_min: int = 2
+    k_min: int = SegmentationSettings.k_min
     """Smallest number of segments searched."""
-    k_max: int = 12
+    k_max: int = SegmentationSettings.k_max
     """Largest number of segments searched."""
-    algorithm: str = "kmeans"
+    algorithm: str = SegmentationSettings.algorithm
     """`kmeans` (MiniBatchKMeans above 50,000 customers) or `gmm` (Gaussian mixture)."""
-    refit_every_days: int = 28
+    refit_every_days: int = SegmentationSettings.refit_every_days
     """Days a model stays in force before it is refitted on the day's customers."""
-    seed: int = 0
-    stability_bootstraps: int = 5
+    seed: int = SegmentationSettings.seed
+    stability_bootstraps: int = SegmentationSettings.stability_bootstraps
     """Bootstrap refits used to measure stability (adjusted Rand index, per-segment Jaccard)."""
 
 
@@ -158,7 +164,7 @@ def customer_segments(
     """Every customer's behavioural segment (K-means on transformed, scaled snapshot features) for each day.
     The model is versioned and refitted every `refit_every_days`; refits keep segment ids by matching
     centroids, so ids and names do not flip between daily refreshes."""
-    from segmentation_pipeline.domain.segmentation import SegmentationSettings, needs_refit, refit
+    from segmentation_pipeline.domain.segmentation import needs_refit, refit
 
     settings = SegmentationSettings(**config.model_dump())
     window = event_window(context)
@@ -194,17 +200,11 @@ def customer_segments(
                 "FROM assigned_days",
             )
             con.unregister("assigned_days")
-        sizes = con.execute(
-            f"SELECT segment_id, segment_name, count(*) FROM {SEGMENTS_TABLE} WHERE as_of_day = "
-            f"(SELECT max(as_of_day) FROM {SEGMENTS_TABLE} WHERE as_of_day < $end) GROUP BY ALL ORDER BY 1",
-            {"end": window.end},
-        ).fetchall()
+        sizes = last_day_counts(con, SEGMENTS_TABLE, "segment_id || ' ' || segment_name", window)
     metadata = {
         "dagster/row_count": rows,
         "model refits in this run": len(refits),
-        "customers per segment on the last day": dg.MetadataValue.md(
-            counts_markdown({f"{i} {name}": n for i, name, n in sizes}, "segment")
-        ),
+        "customers per segment on the last day": dg.MetadataValue.md(counts_markdown(dict(sizes), "segment")),
     }
     if refits:
         latest = refits[-1]
