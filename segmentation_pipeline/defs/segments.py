@@ -13,7 +13,7 @@ from segmentation_pipeline.defs.features import SNAPSHOT_TABLE
 from segmentation_pipeline.defs.metadata import counts_markdown, table_schema
 from segmentation_pipeline.defs.partitions import daily_partitions, event_window, single_run_backfill
 from segmentation_pipeline.defs.resources import Warehouse
-from segmentation_pipeline.domain.segmentation import SegmentationSettings
+from segmentation_pipeline.domain.segmentation import STABILITY_THRESHOLD, SegmentationSettings
 from segmentation_pipeline.warehouse import Window, replace_days
 
 RFM_TABLE = "segments.rfm"
@@ -230,10 +230,6 @@ EMPTY_ASSIGNMENTS = pd.DataFrame(
         "as_of_day": pd.Series(dtype="datetime64[us]"),
     }
 )
-
-
-# Below this mean adjusted Rand index, bootstrap refits disagree too often for segments to be trusted.
-STABILITY_THRESHOLD = 0.7
 
 
 @dg.asset_check(

@@ -4,18 +4,23 @@ Each day's customers are assigned by the model in force. The model is refitted w
 none exists yet or the current one is `refit_every_days` old; a refit picks k by
 the documented rule (`clustering.choose_k`), then aligns the new clusters to the
 previous model's (Hungarian matching of centroids in one feature space), so a
-segment keeps its id across refits and days. Names come from each segment's profile.
+segment keeps its id across refits and days. A k whose segments do not survive
+bootstrap refits is replaced by the largest smaller stable k. Names come from
+each segment's profile.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import numpy as np
 import pandas as pd
 
 from segmentation_pipeline.domain import clustering
+
+# Below this bootstrap mean adjusted Rand index, refits disagree too often for segments to be trusted.
+STABILITY_THRESHOLD = 0.7
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,37 @@ def rescale_centroids(
     return (unscaled - np.asarray(target.means)) / np.asarray(target.stds)
 
 
+def stable_choice(
+    X: np.ndarray, k: int, reason: str, settings: SegmentationSettings
+) -> tuple[clustering.SegmentModel, clustering.Stability, str]:
+    """The model for the rule's k, or for the largest smaller k whose segments are stable.
+
+    Bootstrap refits measure stability; when the rule's k falls under
+    STABILITY_THRESHOLD, smaller k are tried downwards and the first stable one wins
+    (the most stable one when none reaches the threshold).
+    """
+    tried = []
+    for candidate in range(k, settings.k_min - 1, -1):
+        model = clustering.fit_segments(X, candidate, seed=settings.seed, algorithm=settings.algorithm)
+        stability = clustering.bootstrap_stability(
+            X, candidate, n_boot=settings.stability_bootstraps, seed=settings.seed, reference=model
+        )
+        tried.append((model, stability))
+        if stability.mean_ari >= STABILITY_THRESHOLD:
+            break
+    stable = [pair for pair in tried if pair[1].mean_ari >= STABILITY_THRESHOLD]
+    model, stability = stable[0] if stable else max(tried, key=lambda pair: pair[1].mean_ari)
+    if model.k != k:
+        why = (
+            "the largest smaller k with stable segments" if stable else "the most stable k (none reached the threshold)"
+        )
+        reason += (
+            f"; k={k} was unstable (adjusted Rand index {tried[0][1].mean_ari:.2f}), "
+            f"k={model.k} is {why} ({stability.mean_ari:.2f})"
+        )
+    return model, stability, reason
+
+
 def refit(
     snapshot: pd.DataFrame, day: date, previous: FittedSegmentation | None, settings: SegmentationSettings
 ) -> FittedSegmentation:
@@ -74,8 +110,7 @@ def refit(
     X, scaling = clustering.prepare_features(snapshot)
     k_values = range(settings.k_min, min(settings.k_max, len(X) - 1) + 1)
     scores = clustering.search_k(X, k_values, seed=settings.seed)
-    k, reason = clustering.choose_k(scores)
-    model = clustering.fit_segments(X, k, seed=settings.seed, algorithm=settings.algorithm)
+    model, stability, reason = stable_choice(X, *clustering.choose_k(scores), settings)
     if previous is not None:
         earlier = rescale_centroids(previous.model.centroids, previous.scaling, scaling)
         mapping = clustering.align_labels(earlier, model.centroids, previous.model.segment_ids)
@@ -84,9 +119,6 @@ def refit(
     model = clustering.relabel(model, mapping)
     labels = model.predict(X)
     names = clustering.name_segments(clustering.segment_profiles(snapshot, labels))
-    stability = clustering.bootstrap_stability(
-        X, k, n_boot=settings.stability_bootstraps, seed=settings.seed, reference=model
-    )
     return FittedSegmentation(
         version=f"{day:%Y%m%d}",
         fitted_on=day,
@@ -95,6 +127,6 @@ def refit(
         names=names,
         k_scores=scores,
         k_reason=reason,
-        stability=stability,
+        stability=replace(stability, jaccard={mapping[c]: j for c, j in stability.jaccard.items()}),
         customers=len(X),
     )

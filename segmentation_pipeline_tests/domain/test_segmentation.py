@@ -6,8 +6,15 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from segmentation_pipeline.domain import clustering
 from segmentation_pipeline.domain.clustering import relabel
-from segmentation_pipeline.domain.segmentation import SegmentationSettings, needs_refit, refit
+from segmentation_pipeline.domain.segmentation import (
+    STABILITY_THRESHOLD,
+    SegmentationSettings,
+    needs_refit,
+    refit,
+    stable_choice,
+)
 
 
 def customers(n_per_group: int = 300, seed: int = 1) -> pd.DataFrame:
@@ -65,3 +72,19 @@ def test_names_are_unique_and_stability_is_high_on_clear_groups():
     fitted = refit(customers(), date(2024, 1, 1), None, SETTINGS)
     assert len(set(fitted.names.values())) == fitted.model.k
     assert fitted.stability.mean_ari > 0.9
+
+
+def test_an_unstable_k_gives_way_to_the_largest_stable_smaller_k():
+    rng = np.random.default_rng(3)
+    # two clear groups, each a shapeless cloud: k=2 is stable, finer splits are arbitrary
+    a = customers(400)
+    a.loc[a.index >= 400, ["recency_days", "frequency", "monetary_net", "avg_order_value"]] = [5, 30, 5000, 300]
+    noise = rng.normal(0, 1, (len(a), 3))
+    a["tenure_days"] = 500 * np.exp(noise[:, 0] * 0.8)
+    a["category_breadth"] = np.exp(noise[:, 1]).round() + 1
+    a["service_contacts"] = np.exp(noise[:, 2]).round()
+    X, _ = clustering.prepare_features(a)
+    model, stability, reason = stable_choice(X, 6, "k=6: rule", SETTINGS)
+    assert stability.mean_ari >= STABILITY_THRESHOLD
+    assert model.k < 6
+    assert f"k={model.k} is the largest smaller k with stable segments" in reason
