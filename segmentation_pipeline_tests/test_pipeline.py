@@ -230,3 +230,23 @@ def test_every_customer_is_segmented_by_a_versioned_model(full_run):
     ][:1]
     metadata = event.step_materialization_data.materialization.metadata
     assert "model selection scores" in metadata and "stability: mean adjusted Rand index" in metadata
+
+
+def test_profiles_transitions_and_cohorts_describe_the_latest_segments(full_run):
+    warehouse, _ = full_run
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        shares, actions = con.sql(
+            "SELECT sum(share_customers), count(recommended_action) FROM segments.segment_profiles"
+        ).fetchall()[0]
+        profiled = con.sql("SELECT count(*) FROM segments.segment_profiles").fetchall()[0][0]
+        latest_segments = con.sql(
+            "SELECT count(DISTINCT segment_id) FROM segments.customer_segments "
+            "WHERE as_of_day = (SELECT max(as_of_day) FROM segments.customer_segments)"
+        ).fetchall()[0][0]
+        rates = con.sql("SELECT * FROM segments.transition_rates").df().set_index("from_segment")
+        first_month = con.sql("SELECT min(m0), max(m0) FROM segments.cohort_retention").fetchall()[0]
+    assert shares == pytest.approx(1.0)
+    assert actions == profiled == latest_segments
+    observed = rates.sum(axis=1)
+    assert len(observed) >= 2 and ((observed - 1).abs() < 1e-9)[observed > 0].all()  # each row is a distribution
+    assert first_month == (1.0, 1.0)  # every customer buys in their acquisition month
