@@ -13,6 +13,7 @@ import json
 import multiprocessing
 import platform
 import resource
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -65,8 +66,8 @@ def measure(scenario: str, stage: str, work: Callable[[], int]) -> StageFigures:
 def generate(folder: Path, customers: int) -> int:
     from segmentation_pipeline.domain.synthetic import ShopSpec, generate_shop
 
-    if not (folder / "transactions.parquet").exists():
-        generate_shop(ShopSpec(n_customers=customers, start=START, days=DAYS), folder)
+    shutil.rmtree(folder, ignore_errors=True)
+    generate_shop(ShopSpec(n_customers=customers, start=START, days=DAYS), folder)
     with duckdb.connect() as con:
         return con.sql(f"SELECT count(*) FROM read_parquet('{folder}/transactions.parquet')").fetchall()[0][0]
 

@@ -230,6 +230,8 @@ def test_every_customer_is_segmented_by_a_versioned_model(full_run):
     ][:1]
     metadata = event.step_materialization_data.materialization.metadata
     assert "model selection scores" in metadata and "stability: mean adjusted Rand index" in metadata
+    comparison = metadata["K-means against a Gaussian mixture (latest refit day)"].md_str
+    assert "kmeans" in comparison and "gmm" in comparison
 
 
 def test_profiles_transitions_and_cohorts_describe_the_latest_segments(full_run):

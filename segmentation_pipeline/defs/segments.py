@@ -164,6 +164,7 @@ def customer_segments(
     """Every customer's behavioural segment (K-means on transformed, scaled snapshot features) for each day.
     The model is versioned and refitted every `refit_every_days`; refits keep segment ids by matching
     centroids, so ids and names do not flip between daily refreshes."""
+    from segmentation_pipeline.domain.clustering import apply_scaling, compare_algorithms
     from segmentation_pipeline.domain.segmentation import needs_refit, refit
 
     settings = SegmentationSettings(**config.model_dump())
@@ -189,6 +190,7 @@ def customer_segments(
                     current = refit(snapshot, day, current, settings)
                     register_model(con, current, models_dir(warehouse))
                     refits.append(current)
+                    refit_snapshot = snapshot
                 if current is not None:
                     assigned.append(current.assign(snapshot).assign(as_of_day=day))
             con.register("assigned_days", pd.concat(assigned) if assigned else EMPTY_ASSIGNMENTS)
@@ -208,7 +210,12 @@ def customer_segments(
     }
     if refits:
         latest = refits[-1]
+        features = apply_scaling(refit_snapshot, latest.scaling)
+        alternatives = compare_algorithms(features, range(config.k_min, config.k_max + 1), seed=config.seed)
         metadata |= {
+            "K-means against a Gaussian mixture (latest refit day)": dg.MetadataValue.md(
+                alternatives.round(3).to_markdown(index=False)
+            ),
             "model version": latest.version,
             "k": latest.model.k,
             "how k was chosen": latest.k_reason,
