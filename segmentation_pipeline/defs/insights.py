@@ -90,9 +90,10 @@ def acquisition_cohorts(warehouse: Warehouse) -> dg.MaterializeResult:
     from segmentation_pipeline.domain.cohorts import cohort_matrices, segment_mix
 
     with warehouse.get_connection() as con:
+        # one row per customer and month of purchase: all the cohort tables need
         orders = con.sql(
-            "SELECT customer_id, MIN(order_ts) AS order_ts, SUM(net_amount) AS net_amount "
-            "FROM staging.transactions GROUP BY customer_id, order_id"
+            "SELECT customer_id, date_trunc('month', order_ts) AS order_ts, SUM(net_amount) AS net_amount "
+            "FROM staging.transactions GROUP BY ALL"
         ).df()
         latest = con.sql(
             f"SELECT customer_id, segment_name AS segment FROM {SEGMENTS_TABLE} "
