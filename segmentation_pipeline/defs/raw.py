@@ -8,6 +8,7 @@ from segmentation_pipeline.defs.metadata import counts_markdown, markdown_previe
 from segmentation_pipeline.defs.partitions import daily_partitions, event_window, single_run_backfill
 from segmentation_pipeline.defs.resources import SourceResource, Warehouse
 from segmentation_pipeline.domain.contract import EVENT_TABLES, TABLES, Table
+from segmentation_pipeline.sql.staging import window_filter
 from segmentation_pipeline.warehouse import load_raw_window, quarantine_unplaced_rows
 
 
@@ -31,7 +32,6 @@ def build_raw_asset(table: Table) -> dg.AssetsDefinition:
         window = event_window(context)
         with warehouse.get_connection() as con:
             rows = load_raw_window(con, reader, table, window)
-            where = "_partition_date >= $start AND _partition_date < $end" if table.partitioned else "true"
             return dg.MaterializeResult(
                 metadata={
                     "dagster/row_count": rows,
@@ -40,7 +40,7 @@ def build_raw_asset(table: Table) -> dg.AssetsDefinition:
                     "preview": dg.MetadataValue.md(
                         markdown_preview(
                             con,
-                            f"SELECT * FROM raw.{table.name} WHERE {where}",
+                            f"SELECT * FROM raw.{table.name} WHERE {window_filter(table)}",
                             window.params if table.partitioned else None,
                         )
                     ),
