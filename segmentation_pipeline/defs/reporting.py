@@ -3,7 +3,7 @@
 import dagster as dg
 
 from segmentation_pipeline.defs.resources import Warehouse
-from segmentation_pipeline.domain.contract import EVENT_TABLES, TABLES
+from segmentation_pipeline.domain.contract import TABLES
 from segmentation_pipeline.domain.quality import quality_report_markdown
 from segmentation_pipeline.settings import SETTINGS
 from segmentation_pipeline.warehouse import quarantine_reasons, table_totals
@@ -29,7 +29,6 @@ def data_quality_report(warehouse: Warehouse) -> dg.MaterializeResult:
             "dagster/row_count": len(reasons),
             "path": dg.MetadataValue.path(str(path)),
             "report": dg.MetadataValue.md(text),
-            "event tables": ", ".join(t.name for t in EVENT_TABLES),
         }
     )
 
