@@ -1,0 +1,68 @@
+"""A trained return-probability model: calibrated probabilities and the factors behind them.
+
+The model takes order-line features (``return_features.FEATURE_COLUMNS``) and answers the
+probability that the line comes back within the return window. Its raw scores are mapped to
+probabilities by a calibrator fitted on held-out data, so "0.3" means three lines in ten
+come back. ``explain`` names, per line, the features that push its probability furthest
+from that of a typical line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from segmentation_pipeline.domain.return_features import FEATURE_COLUMNS
+
+
+@dataclass(eq=False)
+class ReturnModel:
+    """One trained model version.
+
+    ``pipeline`` is a fitted scikit-learn estimator on ``FEATURE_COLUMNS`` with
+    ``predict_proba``; ``calibrator`` maps its positive-class score to a calibrated
+    probability (anything with ``predict`` on a 1-d array, e.g. ``IsotonicRegression``).
+    ``reference`` holds a typical value per feature (median or most frequent on the
+    training lines), the baseline ``explain`` compares against. ``card`` is the model card
+    (training window, features, metrics, data fingerprint, library versions).
+    """
+
+    version: str
+    algorithm: str
+    pipeline: Any
+    calibrator: Any
+    reference: dict[str, Any]
+    card: dict[str, Any] = field(default_factory=dict)
+
+    def raw_scores(self, features: pd.DataFrame) -> np.ndarray:
+        return self.pipeline.predict_proba(features[list(FEATURE_COLUMNS)])[:, 1]
+
+    def predict(self, features: pd.DataFrame) -> np.ndarray:
+        """Calibrated return probability of every line."""
+        if features.empty:
+            return np.empty(0)
+        return np.clip(np.asarray(self.calibrator.predict(self.raw_scores(features)), dtype=np.float64), 0.0, 1.0)
+
+    def explain(self, features: pd.DataFrame, top: int = 3) -> list[list[tuple[str, float]]]:
+        """Per line, the ``top`` features whose own value moves its probability most, with the move.
+
+        The move of feature f is the line's probability minus its probability with f set to
+        the typical value in ``reference``: positive means f makes a return more likely.
+        All variants of all lines are scored in one call, so it stays fast for an order.
+        """
+        if features.empty:
+            return []
+        names = list(FEATURE_COLUMNS)
+        rows = features[names].reset_index(drop=True)
+        variants = pd.concat([rows.assign(**{name: self.reference[name]}) for name in names], ignore_index=True)
+        base = self.predict(rows)
+        moved = self.predict(variants).reshape(len(names), len(rows)).T
+        effects = base[:, None] - moved
+        result = []
+        for i in range(len(rows)):
+            order = np.argsort(-np.abs(effects[i]), kind="stable")[:top]
+            result.append([(names[j], float(effects[i, j])) for j in order])
+        return result
