@@ -1,6 +1,5 @@
 """The pipeline materialised with Dagster on a small generated shop (400 customers, Jan-Feb 2024)."""
 
-from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -10,10 +9,10 @@ import pytest
 
 from segmentation_pipeline.definitions import all_assets, all_checks
 from segmentation_pipeline.defs.resources import Warehouse, build_resources
-from segmentation_pipeline.defs.returns import LINE_FACTS_SQL, RETURN_MACROS_SQL, SCORING_STATE_TABLES
+from segmentation_pipeline.defs.returns import SCORING_STATE_TABLES
 from segmentation_pipeline.domain import quality
 from segmentation_pipeline.domain.return_features import FACT_COLUMNS
-from segmentation_pipeline.warehouse import Window, run_in_transaction
+from segmentation_pipeline_tests.test_return_facts import facts_and_state_of_new_lines
 
 TABLES = ["transactions", "returns", "customers", "campaign_exposures", "service_interactions"]
 
@@ -90,18 +89,11 @@ def test_return_facts_describe_every_staged_line_and_the_scoring_state_is_served
             "WHERE t.order_id IS NULL OR f.order_id IS NULL OR f.as_of_day <> t._partition_date"
         ).fetchall()[0][0]
         facts = con.sql("SELECT count(*), count(DISTINCT customer_segment) FROM returns.line_facts").fetchall()[0]
-        served = {
-            table: con.sql(
-                f"SELECT count(*) FROM (FROM {table} EXCEPT ALL FROM '{SETTINGS.serving_dir / name}')"
-            ).fetchall()[0][0]
-            + con.sql(
-                f"SELECT count(*) FROM (FROM '{SETTINGS.serving_dir / name}' EXCEPT ALL FROM {table})"
-            ).fetchall()[0][0]
-            for name, table in SCORING_STATE_TABLES.items()
-        }
+        for name, table in SCORING_STATE_TABLES.items():
+            served = con.sql(f"FROM '{SETTINGS.serving_dir / name}' ORDER BY ALL").df()
+            pd.testing.assert_frame_equal(served, con.sql(f"FROM {table} ORDER BY ALL").df())
     assert unmatched == 0 and facts[0] > 0
     assert facts[1] > 2  # 'none' before the first model, then named segments
-    assert served == dict.fromkeys(SCORING_STATE_TABLES.values(), 0)
     [event] = [
         e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == "return_line_facts"
     ][:1]
@@ -109,51 +101,12 @@ def test_return_facts_describe_every_staged_line_and_the_scoring_state_is_served
     assert [c.name for c in schema.columns] == [*FACT_COLUMNS, "as_of_day"]
 
 
-# The scoring state's counts, put in the facts' terms for lines ordered at or after observed_until.
-STATE_AS_FACTS_SQL = """
-SELECT f.order_id, f.line_no,
-       c.customer_prior_orders, c.customer_prior_units, c.customer_prior_returned_units,
-       date_diff('second', LEAST(c.first_seen_ts, f.order_ts), f.order_ts) / 86400.0 AS customer_tenure_days,
-       date_diff('second', c.last_order_ts, f.order_ts) / 86400.0 AS customer_days_since_last_order,
-       c.customer_prior_contacts, c.customer_segment,
-       p.product_prior_units, p.product_prior_returned_units, p.product_usual_price,
-       k.category_prior_units, k.category_prior_returned_units, s.shop_prior_units, s.shop_prior_returned_units
-FROM new_line_facts AS f
-JOIN returns.customer_state AS c USING (customer_id)
-JOIN returns.product_state AS p USING (product_id)
-JOIN returns.category_state AS k ON k.category = f.category
-CROSS JOIN returns.shop_state AS s
-ORDER BY f.order_id
-"""
-
-
 def test_scoring_state_gives_the_facts_of_a_line_placed_after_all_data(full_run, tmp_path):
     warehouse, _ = full_run
     copy = tmp_path / "copy.duckdb"
     copy.write_bytes(warehouse.read_bytes())
     with duckdb.connect(str(copy)) as con:
-        run_in_transaction(con, RETURN_MACROS_SQL, {})
-        [(observed_until, next_day)] = con.sql(
-            "SELECT observed_until, (SELECT max(as_of_day) + 1 FROM segments.customer_segments) FROM returns.shop_state"
-        ).fetchall()
-        assert observed_until.date() == next_day  # the segments of the day before the new lines are the latest
-        # one new line for every customer of the state, the products taken in turn
-        con.execute(
-            "INSERT INTO staging.transactions (order_id, line_no, customer_id, order_ts, product_id, quantity, "
-            "unit_price, category) "
-            "SELECT 'new-' || c.customer_id, 1, c.customer_id, $ts, p.product_id, 1, 1.0, p.category "
-            "FROM (SELECT customer_id, row_number() OVER (ORDER BY customer_id) AS n FROM returns.customer_state) AS c "
-            "JOIN (SELECT product_id, category, row_number() OVER (ORDER BY product_id) AS n, count(*) OVER () AS k "
-            "FROM returns.product_state) AS p ON p.n = 1 + c.n % p.k",
-            {"ts": observed_until + timedelta(hours=1)},
-        ).fetchall()
-        con.execute(
-            f"CREATE TEMP TABLE new_line_facts AS {LINE_FACTS_SQL}", Window(next_day, next_day + timedelta(1)).params
-        ).fetchall()
-        expected = con.sql(STATE_AS_FACTS_SQL).df()
-        facts = con.sql(f"SELECT {', '.join(expected.columns)} FROM new_line_facts ORDER BY order_id").df()
-        customers = con.sql("SELECT count(*) FROM returns.customer_state").fetchall()[0][0]
-    assert len(facts) == customers > 0
+        facts, expected = facts_and_state_of_new_lines(con)
     assert facts["customer_prior_orders"].sum() > 0 and facts["product_prior_returned_units"].sum() > 0
     pd.testing.assert_frame_equal(facts, expected, check_dtype=False)
 

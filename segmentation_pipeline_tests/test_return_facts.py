@@ -1,12 +1,18 @@
 """Order-line facts and return labels on a hand-made shop, without Dagster."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import duckdb
 import pandas as pd
 import pytest
 
-from segmentation_pipeline.defs.returns import LABELS_SQL, LINE_FACTS_COLUMNS, LINE_FACTS_SQL, RETURN_MACROS_SQL
+from segmentation_pipeline.defs.returns import (
+    LABELS_SQL,
+    LINE_FACTS_COLUMNS,
+    LINE_FACTS_SQL,
+    RETURN_MACROS_SQL,
+    SCORING_STATE_SQL,
+)
 from segmentation_pipeline.domain.return_features import FACT_COLUMNS, RETURN_WINDOW_DAYS, build_features
 from segmentation_pipeline.sources.files import FilesSource
 from segmentation_pipeline.warehouse import Window, ensure_tables, run_in_transaction
@@ -20,6 +26,8 @@ O3,A,2024-01-05 12:00:00,P1,1,11.00,shoes,2.00,web,DE
 O3,A,2024-01-05 12:00:00,P1,2,11.00,shoes,0,web,DE
 O3,A,2024-01-05 12:00:00,P3,1,5.00,,0,,
 O4,B,2024-01-05 12:00:00,P1,1,12.00,shoes,0,app,FR
+O5,B,2024-01-06 10:00:00,P2,1,20.00,shoes,0,app,FR
+O5,B,2024-01-06 10:01:00,P3,1,5.00,,0,app,FR
 """
 
 RETURNS = """return_id,customer_id,product_id,return_ts,quantity
@@ -31,6 +39,7 @@ R3,B,P1,2024-01-05 12:00:00,1
 CUSTOMERS = """customer_id,signup_ts
 A,2023-12-01 00:00:00
 B,
+C,2024-01-06 00:00:00
 """
 
 SERVICE_INTERACTIONS = """interaction_id,customer_id,interaction_ts
@@ -38,7 +47,7 @@ S1,A,2024-01-04 09:00:00
 S2,A,2024-01-06 09:00:00
 """
 
-SEGMENTS = [("2024-01-04", "A", 1, "VIP"), ("2024-01-05", "A", 2, "Dormant")]
+SEGMENTS = [("2024-01-04", "A", 1, "VIP"), ("2024-01-05", "A", 2, "Dormant"), ("2024-01-06", "B", 3, "New")]
 ORDER_DAY = Window(date(2024, 1, 5), date(2024, 1, 6))
 
 
@@ -132,7 +141,15 @@ def test_a_range_of_days_equals_the_days_one_by_one(shop):
     by_day = pd.concat([facts(shop, Window(date(2024, 1, d), date(2024, 1, d + 1))) for d in range(1, 8)])
     by_day = by_day.sort_values(["order_id", "line_no"], ignore_index=True)
     pd.testing.assert_frame_equal(by_range, by_day, check_dtype=False)  # empty days are typed object
-    assert len(by_range) == 7
+    assert len(by_range) == 9
+
+
+def test_an_order_spread_over_two_moments_is_one_basket_placed_at_its_first_line(shop):
+    lines = facts(shop, Window(date(2024, 1, 6), date(2024, 1, 7)))
+    assert list(lines["order_ts"]) == [pd.Timestamp("2024-01-06 10:00")] * 2
+    assert list(lines["basket_lines"]) == [2, 2]
+    assert list(lines["customer_prior_orders"]) == [2, 2]  # O2 and O4; the first line is not history
+    assert list(lines["product_prior_units"]) == [1, 1]  # P2 in O1, P3 in O3
 
 
 LATER_EVENTS = [  # at or after O3's moment (2024-01-05 12:00): none may change O3's facts
@@ -173,6 +190,58 @@ def test_events_at_or_after_the_order_do_not_change_its_facts(shop):
     assert earlier.loc[("O4", 1), "shop_prior_returned_units"] == 3
 
 
+# The scoring state's counts, put in the facts' terms for lines ordered at or after observed_until.
+STATE_AS_FACTS_SQL = """
+SELECT f.order_id, f.line_no,
+       c.customer_prior_orders, c.customer_prior_units, c.customer_prior_returned_units,
+       date_diff('second', LEAST(c.first_seen_ts, f.order_ts), f.order_ts) / 86400.0 AS customer_tenure_days,
+       date_diff('second', c.last_order_ts, f.order_ts) / 86400.0 AS customer_days_since_last_order,
+       c.customer_prior_contacts, c.customer_segment,
+       p.product_prior_units, p.product_prior_returned_units, p.product_usual_price,
+       k.category_prior_units, k.category_prior_returned_units, s.shop_prior_units, s.shop_prior_returned_units
+FROM new_line_facts AS f
+JOIN returns.customer_state AS c USING (customer_id)
+JOIN returns.product_state AS p USING (product_id)
+JOIN returns.category_state AS k ON k.category = f.category
+CROSS JOIN returns.shop_state AS s
+ORDER BY f.order_id
+"""
+
+
+def facts_and_state_of_new_lines(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Add one line for every customer of the scoring state, an hour after `observed_until` (the products
+    taken in turn); return the facts of those lines and what the state says they should be."""
+    run_in_transaction(con, RETURN_MACROS_SQL, {})
+    [(observed_until, next_day)] = con.sql(
+        "SELECT observed_until, (SELECT max(as_of_day) + 1 FROM segments.customer_segments) FROM returns.shop_state"
+    ).fetchall()
+    assert observed_until.date() == next_day  # the latest segments are those of the day before the new lines
+    con.execute(
+        "INSERT INTO staging.transactions (order_id, line_no, customer_id, order_ts, product_id, quantity, "
+        "unit_price, category) "
+        "SELECT 'new-' || c.customer_id, 1, c.customer_id, $ts, p.product_id, 1, 1.0, p.category "
+        "FROM (SELECT customer_id, row_number() OVER (ORDER BY customer_id) AS n FROM returns.customer_state) AS c "
+        "JOIN (SELECT product_id, category, row_number() OVER (ORDER BY product_id) AS n, count(*) OVER () AS k "
+        "FROM returns.product_state) AS p ON p.n = 1 + c.n % p.k",
+        {"ts": observed_until + timedelta(hours=1)},
+    ).fetchall()
+    con.execute(
+        f"CREATE TEMP TABLE new_line_facts AS {LINE_FACTS_SQL}", Window(next_day, next_day + timedelta(1)).params
+    ).fetchall()
+    expected = con.sql(STATE_AS_FACTS_SQL).df()
+    facts = con.sql(f"SELECT {', '.join(expected.columns)} FROM new_line_facts ORDER BY order_id").df()
+    assert len(facts) == con.sql("SELECT count(*) FROM returns.customer_state").fetchall()[0][0] > 0
+    return facts, expected
+
+
+def test_scoring_state_gives_the_facts_of_a_line_placed_after_all_data(shop):
+    run_in_transaction(shop, SCORING_STATE_SQL, {})
+    facts, expected = facts_and_state_of_new_lines(shop)
+    pd.testing.assert_frame_equal(facts, expected, check_dtype=False)
+    assert list(facts["product_usual_price"]) == pytest.approx([20.0, 5.0, 11.2])  # P1: mean of 10, 12, 11, 11, 12
+    assert list(facts["customer_tenure_days"]) == pytest.approx([37 + 1 / 24, 3 + 16 / 24, 1 + 1 / 24])
+
+
 LABEL_LINES = [  # (order_id, customer_id, product_id, order_ts)
     ("L1", "C1", "P1", "2024-01-01 00:00:00"),
     ("L2", "C2", "P1", "2024-01-01 00:00:00"),
@@ -192,6 +261,7 @@ LABEL_RETURNS = [  # (customer_id, product_id, return_ts)
 def test_labels_count_returns_inside_the_window_once_it_has_closed():
     con = duckdb.connect()
     ensure_tables(con)
+    run_in_transaction(con, RETURN_MACROS_SQL, {})
     con.executemany(
         "INSERT INTO staging.transactions (order_id, line_no, customer_id, product_id, order_ts, quantity, unit_price) "
         "VALUES (?, 1, ?, ?, ?, 1, 10.0)",

@@ -1,4 +1,4 @@
--- What the return model knows about each order line placed in [$start, $end): the line,
+-- What the return model knows about each line of the orders placed in [$start, $end): the line,
 -- its basket (the whole order), and counts of what its customer, product, category and
 -- the shop did strictly before the order was placed (`domain/return_features.py` names
 -- the columns). Needs the macros of `return_events.sql`.
@@ -14,8 +14,7 @@ WITH lines AS (
            COALESCE(channel, 'unknown') AS channel,
            COALESCE(country, 'unknown') AS country,
            CAST(order_ts AS DATE) AS as_of_day
-    FROM staging.transactions
-    WHERE order_ts >= CAST($start AS TIMESTAMP) AND order_ts < CAST($end AS TIMESTAMP)
+    FROM placed_lines(CAST($start AS TIMESTAMP), CAST($end AS TIMESTAMP))
 ), events AS (
     SELECT *, CASE WHEN ts < CAST($start AS TIMESTAMP) THEN TIMESTAMP '-infinity' ELSE ts END AS since
     FROM return_events(CAST($end AS TIMESTAMP))
