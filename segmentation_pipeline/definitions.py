@@ -9,10 +9,19 @@ from segmentation_pipeline.defs.insights import insight_assets
 from segmentation_pipeline.defs.raw import raw_assets
 from segmentation_pipeline.defs.reporting import reporting_assets
 from segmentation_pipeline.defs.resources import build_resources
+from segmentation_pipeline.defs.returns import return_assets
 from segmentation_pipeline.defs.segments import segment_assets, segment_checks
 from segmentation_pipeline.defs.staging import staging_assets
 
-all_assets = [*raw_assets, *staging_assets, *feature_assets, *segment_assets, *insight_assets, *reporting_assets]
+all_assets = [
+    *raw_assets,
+    *staging_assets,
+    *feature_assets,
+    *segment_assets,
+    *insight_assets,
+    *return_assets,
+    *reporting_assets,
+]
 all_checks = [*staging_checks, *segment_checks]
 
 defs = dg.Definitions(

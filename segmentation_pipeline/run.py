@@ -85,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Warehouse: {SETTINGS.warehouse_path}")
     print("  raw.*, staging.* and staging.quarantine (reason codes and original values of rejected rows)")
     print("  features.customer_snapshot, segments.rfm, segments.customer_segments, segments.segment_models")
+    print("  returns.line_facts (order-line facts for the return model), returns.*_state (latest counts)")
+    print(f"Serving files for the return scoring service: {SETTINGS.serving_dir}")
     print(f"Reports: {SETTINGS.reports_dir} (data_quality.md: rows kept and quarantined, by reason)")
     print(f"Dagster runs and check results: {dagster_home()} (browse with `make dev`)")
     for line in warnings_:

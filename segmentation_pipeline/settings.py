@@ -30,6 +30,7 @@ class Settings:
     data_dir: Path
     warehouse_path: Path
     reports_dir: Path
+    serving_dir: Path
     partitions_start: str
     partitions_end: str | None
     synthetic_customers: int
@@ -57,6 +58,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         data_dir=data_dir,
         warehouse_path=Path(env.get("SEGMENTATION_WAREHOUSE", data_dir / "warehouse" / f"{source}.duckdb")).resolve(),
         reports_dir=data_dir / "reports",
+        serving_dir=Path(env.get("SEGMENTATION_SERVING_DIR", data_dir / "serving")).resolve(),
         partitions_start=env.get("SEGMENTATION_START_DATE", start),
         partitions_end=env.get("SEGMENTATION_END_DATE", end) or None,
         synthetic_customers=customers,

@@ -6,8 +6,10 @@ never duplicates rows and a failure leaves the previous rows in place.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 
 import duckdb
 
@@ -88,6 +90,14 @@ def run_in_transaction(con: duckdb.DuckDBPyConnection, script: str, params: dict
     except BaseException:
         con.execute("ROLLBACK").fetchall()
         raise
+
+
+def export_parquet(con: duckdb.DuckDBPyConnection, relation: str, path: Path) -> None:
+    """Write a relation to a Parquet file atomically: readers see the old file or the new one, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    con.execute(f"COPY (SELECT * FROM {relation}) TO '{partial}' (FORMAT parquet)").fetchall()
+    os.replace(partial, path)
 
 
 def load_raw_window(con: duckdb.DuckDBPyConnection, source: RawSource, table: Table, window: Window) -> int:

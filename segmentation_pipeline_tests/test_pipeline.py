@@ -4,11 +4,15 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pandas as pd
 import pytest
 
 from segmentation_pipeline.definitions import all_assets, all_checks
 from segmentation_pipeline.defs.resources import Warehouse, build_resources
+from segmentation_pipeline.defs.returns import SCORING_STATE_TABLES
 from segmentation_pipeline.domain import quality
+from segmentation_pipeline.domain.return_features import FACT_COLUMNS
+from segmentation_pipeline_tests.test_return_facts import facts_and_state_of_new_lines
 
 TABLES = ["transactions", "returns", "customers", "campaign_exposures", "service_interactions"]
 
@@ -30,6 +34,7 @@ def warehouse_snapshot(warehouse: Path) -> dict[str, list[tuple]]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         names = [f"staging.{t}" for t in TABLES] + ["staging.quarantine"]
         names += ["features.customer_snapshot", "segments.rfm", "segments.customer_segments", "segments.segment_models"]
+        names += ["returns.line_facts", *SCORING_STATE_TABLES.values()]
         return {n: con.sql(f"SELECT * FROM {n} ORDER BY ALL").fetchall() for n in names}
 
 
@@ -72,6 +77,38 @@ def test_data_quality_report_accounts_for_every_raw_row(full_run):
         raw = con.sql("SELECT count(*) FROM raw.transactions").fetchall()[0][0]
     assert raw == staged + quarantined
     assert f"| transactions | {raw:,} | {staged:,} | {quarantined:,} |" in report
+
+
+def test_return_facts_describe_every_staged_line_and_the_scoring_state_is_served(full_run):
+    from segmentation_pipeline.settings import SETTINGS
+
+    warehouse, result = full_run
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        unmatched = con.sql(
+            "SELECT count(*) FROM staging.transactions t FULL JOIN returns.line_facts f USING (order_id, line_no) "
+            "WHERE t.order_id IS NULL OR f.order_id IS NULL OR f.as_of_day <> t._partition_date"
+        ).fetchall()[0][0]
+        facts = con.sql("SELECT count(*), count(DISTINCT customer_segment) FROM returns.line_facts").fetchall()[0]
+        for name, table in SCORING_STATE_TABLES.items():
+            served = con.sql(f"FROM '{SETTINGS.serving_dir / name}' ORDER BY ALL").df()
+            pd.testing.assert_frame_equal(served, con.sql(f"FROM {table} ORDER BY ALL").df())
+    assert unmatched == 0 and facts[0] > 0
+    assert facts[1] > 2  # 'none' before the first model, then named segments
+    [event] = [
+        e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == "return_line_facts"
+    ][:1]
+    schema = event.step_materialization_data.materialization.metadata["dagster/column_schema"].schema
+    assert [c.name for c in schema.columns] == [*FACT_COLUMNS, "as_of_day"]
+
+
+def test_scoring_state_gives_the_facts_of_a_line_placed_after_all_data(full_run, tmp_path):
+    warehouse, _ = full_run
+    copy = tmp_path / "copy.duckdb"
+    copy.write_bytes(warehouse.read_bytes())
+    with duckdb.connect(str(copy)) as con:
+        facts, expected = facts_and_state_of_new_lines(con)
+    assert facts["customer_prior_orders"].sum() > 0 and facts["product_prior_returned_units"].sum() > 0
+    pd.testing.assert_frame_equal(facts, expected, check_dtype=False)
 
 
 def test_rerunning_a_partition_replaces_its_rows(full_run, tmp_path):

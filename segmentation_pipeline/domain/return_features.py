@@ -49,6 +49,9 @@ FACT_COLUMNS: dict[str, str] = {
     "shop_prior_returned_units": "Units the whole shop had returned before the order.",
 }
 
+RETURN_WINDOW_DAYS = 30
+"""A line counts as returned when the customer returns the product within this many days after the order."""
+
 CATEGORICAL_FEATURES: tuple[str, ...] = ("category", "channel", "country", "customer_segment")
 
 FEATURE_COLUMNS: dict[str, str] = {

@@ -1,0 +1,59 @@
+-- The return counts as of now, from every staged event, for scoring a new order: the
+-- same definitions as `return_line_facts.sql` give a line placed after the last staged
+-- event. The service adds its order's basket and turns counts into features with
+-- `build_features`. Needs the macros of `return_events.sql`.
+CREATE SCHEMA IF NOT EXISTS returns;
+CREATE OR REPLACE TEMP TABLE scoring_events AS FROM return_events(TIMESTAMP 'infinity');
+CREATE OR REPLACE TABLE returns.customer_state AS
+WITH activity AS (
+    SELECT customer_id, COUNT(DISTINCT order_id) AS orders, SUM(bought_units) AS bought_units,
+           SUM(returned_units) AS returned_units, SUM(contacts) AS contacts,
+           MIN(ts) FILTER (WHERE order_id IS NOT NULL) AS first_order_ts,
+           MAX(ts) FILTER (WHERE order_id IS NOT NULL) AS last_order_ts
+    FROM scoring_events GROUP BY customer_id
+), latest_segments AS (
+    SELECT customer_id, segment_name FROM segments.customer_segments
+    WHERE as_of_day = (SELECT max(as_of_day) FROM segments.customer_segments)
+)
+SELECT
+    customer_id,
+    CAST(COALESCE(a.orders, 0) AS BIGINT) AS customer_prior_orders,
+    CAST(COALESCE(a.bought_units, 0) AS BIGINT) AS customer_prior_units,
+    CAST(COALESCE(a.returned_units, 0) AS BIGINT) AS customer_prior_returned_units,
+    LEAST(c.signup_ts, a.first_order_ts) AS first_seen_ts,
+    a.last_order_ts,
+    CAST(COALESCE(a.contacts, 0) AS BIGINT) AS customer_prior_contacts,
+    COALESCE(s.segment_name, 'none') AS customer_segment
+FROM activity AS a
+FULL JOIN staging.customers AS c USING (customer_id)
+LEFT JOIN latest_segments AS s USING (customer_id);
+CREATE OR REPLACE TABLE returns.product_state AS
+SELECT
+    e.product_id,
+    COALESCE(p.category, 'unknown') AS category,
+    CAST(SUM(e.bought_units) AS BIGINT) AS product_prior_units,
+    CAST(SUM(e.returned_units) AS BIGINT) AS product_prior_returned_units,
+    SUM(e.unit_price) / COUNT(e.unit_price) AS product_usual_price
+FROM scoring_events AS e
+LEFT JOIN product_categories(TIMESTAMP 'infinity') AS p USING (product_id)
+WHERE e.product_id IS NOT NULL
+GROUP BY ALL;
+CREATE OR REPLACE TABLE returns.category_state AS
+SELECT
+    category,
+    CAST(SUM(bought_units) AS BIGINT) AS category_prior_units,
+    CAST(SUM(returned_units) AS BIGINT) AS category_prior_returned_units
+FROM scoring_events
+WHERE category IS NOT NULL
+GROUP BY category;
+CREATE OR REPLACE TABLE returns.shop_state AS
+SELECT
+    CAST(COALESCE(SUM(bought_units), 0) AS BIGINT) AS shop_prior_units,
+    CAST(COALESCE(SUM(returned_units), 0) AS BIGINT) AS shop_prior_returned_units,
+    (SELECT CAST(max(day) + 1 AS TIMESTAMP) FROM (
+        SELECT max(_partition_date) AS day FROM staging.transactions
+        UNION ALL SELECT max(_partition_date) FROM staging.returns
+        UNION ALL SELECT max(_partition_date) FROM staging.service_interactions
+    )) AS observed_until
+FROM scoring_events;
+DROP TABLE scoring_events;

@@ -1,0 +1,288 @@
+"""Order-line facts and return labels on a hand-made shop, without Dagster."""
+
+from datetime import date, datetime, timedelta
+
+import duckdb
+import pandas as pd
+import pytest
+
+from segmentation_pipeline.defs.returns import (
+    LABELS_SQL,
+    LINE_FACTS_COLUMNS,
+    LINE_FACTS_SQL,
+    RETURN_MACROS_SQL,
+    SCORING_STATE_SQL,
+)
+from segmentation_pipeline.domain.return_features import FACT_COLUMNS, RETURN_WINDOW_DAYS, build_features
+from segmentation_pipeline.sources.files import FilesSource
+from segmentation_pipeline.warehouse import Window, ensure_tables, run_in_transaction
+from segmentation_pipeline_tests.test_warehouse import ALL_DAYS, build
+
+TRANSACTIONS = """order_id,customer_id,order_ts,product_id,quantity,unit_price,category,discount,channel,country
+O1,A,2024-01-02 10:00:00,P1,2,10.00,shoes,0,web,DE
+O1,A,2024-01-02 10:00:00,P2,1,20.00,shoes,0,web,DE
+O2,B,2024-01-03 09:00:00,P1,1,12.00,shoes,0,app,FR
+O3,A,2024-01-05 12:00:00,P1,1,11.00,shoes,2.00,web,DE
+O3,A,2024-01-05 12:00:00,P1,2,11.00,shoes,0,web,DE
+O3,A,2024-01-05 12:00:00,P3,1,5.00,,0,,
+O4,B,2024-01-05 12:00:00,P1,1,12.00,shoes,0,app,FR
+O5,B,2024-01-06 10:00:00,P2,1,20.00,shoes,0,app,FR
+O5,B,2024-01-06 10:01:00,P3,1,5.00,,0,app,FR
+"""
+
+RETURNS = """return_id,customer_id,product_id,return_ts,quantity
+R1,A,P1,2024-01-03 15:00:00,1
+R2,A,P2,2024-01-04 08:00:00,1
+R3,B,P1,2024-01-05 12:00:00,1
+"""
+
+CUSTOMERS = """customer_id,signup_ts
+A,2023-12-01 00:00:00
+B,
+C,2024-01-06 00:00:00
+"""
+
+SERVICE_INTERACTIONS = """interaction_id,customer_id,interaction_ts
+S1,A,2024-01-04 09:00:00
+S2,A,2024-01-06 09:00:00
+"""
+
+SEGMENTS = [("2024-01-04", "A", 1, "VIP"), ("2024-01-05", "A", 2, "Dormant"), ("2024-01-06", "B", 3, "New")]
+ORDER_DAY = Window(date(2024, 1, 5), date(2024, 1, 6))
+
+
+def facts(con: duckdb.DuckDBPyConnection, window: Window) -> pd.DataFrame:
+    frame = con.execute(LINE_FACTS_SQL, window.params).df()
+    return frame.sort_values(["order_id", "line_no"], ignore_index=True)
+
+
+@pytest.fixture
+def shop(tmp_path) -> duckdb.DuckDBPyConnection:
+    folder = tmp_path / "shop"
+    folder.mkdir()
+    for name, text in [
+        ("transactions", TRANSACTIONS),
+        ("returns", RETURNS),
+        ("customers", CUSTOMERS),
+        ("service_interactions", SERVICE_INTERACTIONS),
+    ]:
+        (folder / f"{name}.csv").write_text(text)
+    con = duckdb.connect()
+    build(con, FilesSource(folder), [ALL_DAYS])
+    con.execute(
+        "CREATE SCHEMA segments; CREATE TABLE segments.customer_segments "
+        "(as_of_day DATE, customer_id VARCHAR, segment_id BIGINT, segment_name VARCHAR, model_version VARCHAR)"
+    ).fetchall()
+    con.executemany("INSERT INTO segments.customer_segments VALUES (?, ?, ?, ?, 'v1')", SEGMENTS)
+    run_in_transaction(con, RETURN_MACROS_SQL, {})
+    return con
+
+
+def test_facts_have_the_contract_columns_and_build_features(shop):
+    frame = facts(shop, ORDER_DAY)
+    assert list(frame.columns) == list(LINE_FACTS_COLUMNS) == [*FACT_COLUMNS, "as_of_day"]
+    assert build_features(frame).notna().all().all()
+
+
+def test_facts_match_a_hand_computation(shop):
+    lines = {(r["order_id"], r["line_no"]): r for r in facts(shop, ORDER_DAY).to_dict("records")}
+    assert set(lines) == {("O3", 1), ("O3", 2), ("O3", 3), ("O4", 1)}
+    first = lines["O3", 1]
+    expected = {
+        "customer_id": "A",
+        "product_id": "P1",
+        "quantity": 1,
+        "unit_price": 11.0,
+        "discount": 2.0,
+        "category": "shoes",
+        "channel": "web",
+        "country": "DE",
+        "basket_lines": 3,
+        "basket_units": 4,
+        "basket_value": 38.0,  # 11 + 2 x 11 + 5
+        "same_product_lines": 2,
+        "same_category_lines": 2,  # P3 has no category
+        "customer_prior_orders": 1,  # O1
+        "customer_prior_units": 3,
+        "customer_prior_returned_units": 2,  # R1, R2
+        "customer_tenure_days": 35.5,  # signup 2023-12-01 00:00
+        "customer_days_since_last_order": 3 + 2 / 24,  # O1 on 01-02 10:00
+        "customer_prior_contacts": 1,  # S1; S2 is later
+        "customer_segment": "VIP",  # the day before; 'Dormant' on the order day is not known yet
+        "product_prior_units": 3,  # O1 and O2; O4 at the same moment is not before
+        "product_prior_returned_units": 1,  # R1; R3 at the order's moment is not before
+        "product_usual_price": 11.0,  # mean of 10 and 12
+        "category_prior_units": 4,
+        "category_prior_returned_units": 2,  # R1 (P1) and R2 (P2) are shoes
+        "shop_prior_units": 4,
+        "shop_prior_returned_units": 2,
+    }
+    assert {k: first[k] for k in expected} == pytest.approx(expected)
+    assert (first["order_ts"], first["as_of_day"]) == (pd.Timestamp("2024-01-05 12:00"), pd.Timestamp("2024-01-05"))
+    uncategorised = lines["O3", 3]
+    assert (uncategorised["category"], uncategorised["channel"], uncategorised["country"]) == ("unknown",) * 3
+    assert (uncategorised["product_prior_units"], uncategorised["category_prior_units"]) == (0, 0)
+    assert pd.isna(uncategorised["product_usual_price"])
+    second_order_of_b = lines["O4", 1]
+    assert second_order_of_b["customer_tenure_days"] == pytest.approx(2 + 3 / 24)  # no signup: from O2
+    assert second_order_of_b["customer_segment"] == "none"
+
+
+def test_a_first_order_has_no_history(shop):
+    [first] = facts(shop, Window(date(2024, 1, 3), date(2024, 1, 4))).to_dict("records")
+    assert first["order_id"] == "O2"
+    assert (first["customer_prior_orders"], first["customer_prior_units"], first["customer_tenure_days"]) == (0, 0, 0)
+    assert pd.isna(first["customer_days_since_last_order"])
+    assert (first["product_prior_units"], first["product_prior_returned_units"]) == (2, 0)  # R1 comes later
+
+
+def test_a_range_of_days_equals_the_days_one_by_one(shop):
+    by_range = facts(shop, ALL_DAYS)
+    by_day = pd.concat([facts(shop, Window(date(2024, 1, d), date(2024, 1, d + 1))) for d in range(1, 8)])
+    by_day = by_day.sort_values(["order_id", "line_no"], ignore_index=True)
+    pd.testing.assert_frame_equal(by_range, by_day, check_dtype=False)  # empty days are typed object
+    assert len(by_range) == 9
+
+
+def test_an_order_spread_over_two_moments_is_one_basket_placed_at_its_first_line(shop):
+    lines = facts(shop, Window(date(2024, 1, 6), date(2024, 1, 7)))
+    assert list(lines["order_ts"]) == [pd.Timestamp("2024-01-06 10:00")] * 2
+    assert list(lines["basket_lines"]) == [2, 2]
+    assert list(lines["customer_prior_orders"]) == [2, 2]  # O2 and O4; the first line is not history
+    assert list(lines["product_prior_units"]) == [1, 1]  # P2 in O1, P3 in O3
+
+
+LATER_EVENTS = [  # at or after O3's moment (2024-01-05 12:00): none may change O3's facts
+    (
+        "INSERT INTO staging.transactions SELECT * REPLACE ('O9' AS order_id, TIMESTAMP '2024-01-05 12:00:01' AS order_ts) "
+        "FROM staging.transactions WHERE order_id = 'O1'"
+    ),
+    (
+        "INSERT INTO staging.transactions SELECT * REPLACE ('O8' AS order_id, TIMESTAMP '2024-01-05 12:00:00' AS order_ts) "
+        "FROM staging.transactions WHERE order_id = 'O1'"
+    ),  # another order of A at O3's moment
+    (
+        "INSERT INTO staging.returns SELECT * REPLACE ('R9' AS return_id, TIMESTAMP '2024-01-05 12:00:00' AS return_ts) "
+        "FROM staging.returns WHERE return_id = 'R1'"
+    ),
+    (
+        "INSERT INTO staging.service_interactions SELECT * REPLACE ('S9' AS interaction_id, "
+        "TIMESTAMP '2024-01-05 12:00:00' AS interaction_ts) FROM staging.service_interactions WHERE interaction_id = 'S1'"
+    ),
+    "UPDATE segments.customer_segments SET segment_name = 'Serial Returners' WHERE as_of_day = '2024-01-05'",
+    "INSERT INTO segments.customer_segments VALUES ('2024-01-05', 'B', 3, 'New', 'v1')",
+]
+
+
+def test_events_at_or_after_the_order_do_not_change_its_facts(shop):
+    before = facts(shop, ORDER_DAY)
+    for statement in LATER_EVENTS:
+        shop.execute(statement).fetchall()
+    after = facts(shop, ORDER_DAY)
+    pd.testing.assert_frame_equal(after[after["order_id"].isin(["O3", "O4"])].reset_index(drop=True), before)
+    shop.execute(
+        "INSERT INTO staging.returns SELECT * REPLACE ('R10' AS return_id, TIMESTAMP '2024-01-05 11:59:59' AS return_ts) "
+        "FROM staging.returns WHERE return_id = 'R1'"
+    ).fetchall()
+    earlier = facts(shop, ORDER_DAY).set_index(["order_id", "line_no"])
+    assert earlier.loc[("O3", 1), "customer_prior_returned_units"] == 3
+    assert earlier.loc[("O3", 1), "product_prior_returned_units"] == 2
+    assert earlier.loc[("O4", 1), "shop_prior_returned_units"] == 3
+
+
+# The scoring state's counts, put in the facts' terms for lines ordered at or after observed_until.
+STATE_AS_FACTS_SQL = """
+SELECT f.order_id, f.line_no,
+       c.customer_prior_orders, c.customer_prior_units, c.customer_prior_returned_units,
+       date_diff('second', LEAST(c.first_seen_ts, f.order_ts), f.order_ts) / 86400.0 AS customer_tenure_days,
+       date_diff('second', c.last_order_ts, f.order_ts) / 86400.0 AS customer_days_since_last_order,
+       c.customer_prior_contacts, c.customer_segment,
+       p.product_prior_units, p.product_prior_returned_units, p.product_usual_price,
+       k.category_prior_units, k.category_prior_returned_units, s.shop_prior_units, s.shop_prior_returned_units
+FROM new_line_facts AS f
+JOIN returns.customer_state AS c USING (customer_id)
+JOIN returns.product_state AS p USING (product_id)
+JOIN returns.category_state AS k ON k.category = f.category
+CROSS JOIN returns.shop_state AS s
+ORDER BY f.order_id
+"""
+
+
+def facts_and_state_of_new_lines(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Add one line for every customer of the scoring state, an hour after `observed_until` (the products
+    taken in turn); return the facts of those lines and what the state says they should be."""
+    run_in_transaction(con, RETURN_MACROS_SQL, {})
+    [(observed_until, next_day)] = con.sql(
+        "SELECT observed_until, (SELECT max(as_of_day) + 1 FROM segments.customer_segments) FROM returns.shop_state"
+    ).fetchall()
+    assert observed_until.date() == next_day  # the latest segments are those of the day before the new lines
+    con.execute(
+        "INSERT INTO staging.transactions (order_id, line_no, customer_id, order_ts, product_id, quantity, "
+        "unit_price, category) "
+        "SELECT 'new-' || c.customer_id, 1, c.customer_id, $ts, p.product_id, 1, 1.0, p.category "
+        "FROM (SELECT customer_id, row_number() OVER (ORDER BY customer_id) AS n FROM returns.customer_state) AS c "
+        "JOIN (SELECT product_id, category, row_number() OVER (ORDER BY product_id) AS n, count(*) OVER () AS k "
+        "FROM returns.product_state) AS p ON p.n = 1 + c.n % p.k",
+        {"ts": observed_until + timedelta(hours=1)},
+    ).fetchall()
+    con.execute(
+        f"CREATE TEMP TABLE new_line_facts AS {LINE_FACTS_SQL}", Window(next_day, next_day + timedelta(1)).params
+    ).fetchall()
+    expected = con.sql(STATE_AS_FACTS_SQL).df()
+    facts = con.sql(f"SELECT {', '.join(expected.columns)} FROM new_line_facts ORDER BY order_id").df()
+    assert len(facts) == con.sql("SELECT count(*) FROM returns.customer_state").fetchall()[0][0] > 0
+    return facts, expected
+
+
+def test_scoring_state_gives_the_facts_of_a_line_placed_after_all_data(shop):
+    run_in_transaction(shop, SCORING_STATE_SQL, {})
+    facts, expected = facts_and_state_of_new_lines(shop)
+    pd.testing.assert_frame_equal(facts, expected, check_dtype=False)
+    assert list(facts["product_usual_price"]) == pytest.approx([20.0, 5.0, 11.2])  # P1: mean of 10, 12, 11, 11, 12
+    assert list(facts["customer_tenure_days"]) == pytest.approx([37 + 1 / 24, 3 + 16 / 24, 1 + 1 / 24])
+
+
+LABEL_LINES = [  # (order_id, customer_id, product_id, order_ts)
+    ("L1", "C1", "P1", "2024-01-01 00:00:00"),
+    ("L2", "C2", "P1", "2024-01-01 00:00:00"),
+    ("L3", "C3", "P1", "2024-01-01 00:00:00"),
+    ("L4", "C1", "P2", "2024-01-10 00:00:00"),
+    ("L5", "C5", "P2", "2024-01-10 00:00:01"),
+    ("L6", "C4", "P1", "2024-01-20 00:00:00"),
+]
+LABEL_RETURNS = [  # (customer_id, product_id, return_ts)
+    ("C1", "P1", "2024-01-31 00:00:00"),  # exactly 30 days after L1
+    ("C2", "P1", "2024-01-31 00:00:01"),  # one second too late for L2
+    ("C3", "P1", "2024-01-01 00:00:00"),  # at L3's own moment: not after it
+    ("C4", "P1", "2024-02-10 00:00:00"),  # inside L6's window, but after what is observed
+]
+
+
+def test_labels_count_returns_inside_the_window_once_it_has_closed():
+    con = duckdb.connect()
+    ensure_tables(con)
+    run_in_transaction(con, RETURN_MACROS_SQL, {})
+    con.executemany(
+        "INSERT INTO staging.transactions (order_id, line_no, customer_id, product_id, order_ts, quantity, unit_price) "
+        "VALUES (?, 1, ?, ?, ?, 1, 10.0)",
+        LABEL_LINES,
+    )
+    con.executemany(
+        "INSERT INTO staging.returns (return_id, customer_id, product_id, return_ts, quantity) VALUES (?, ?, ?, ?, 1)",
+        [(f"R{i}", *r) for i, r in enumerate(LABEL_RETURNS)],
+    )
+    params = {
+        "start": date(2024, 1, 1),
+        "end": date(2024, 2, 1),
+        "window_days": RETURN_WINDOW_DAYS,
+        "observed_until": datetime(2024, 2, 9),
+    }
+    labels = {row[0]: row[2:] for row in con.execute(f"{LABELS_SQL} ORDER BY ALL", params).fetchall()}
+    assert labels == {
+        "L1": (True, True),
+        "L2": (False, True),
+        "L3": (False, True),
+        "L4": (False, True),  # its window closes exactly at observed_until
+        "L5": (False, False),
+        "L6": (False, False),
+    }
