@@ -18,6 +18,25 @@ import pandas as pd
 from segmentation_pipeline.domain.return_features import FEATURE_COLUMNS
 
 
+@dataclass(frozen=True)
+class SigmoidCalibrator:
+    """Platt scaling: probability = 1 / (1 + exp(-(slope x log-odds(score) + intercept))).
+
+    The calibrator for a small validation set, where isotonic regression would overfit.
+    """
+
+    slope: float
+    intercept: float
+
+    @staticmethod
+    def log_odds(scores: np.ndarray) -> np.ndarray:
+        p = np.clip(np.asarray(scores, dtype=np.float64), 1e-6, 1 - 1e-6)
+        return np.log(p / (1 - p))
+
+    def predict(self, scores: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-(self.slope * self.log_odds(scores) + self.intercept)))
+
+
 @dataclass(eq=False)
 class ReturnModel:
     """One trained model version.
