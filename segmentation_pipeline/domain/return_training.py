@@ -42,7 +42,7 @@ from segmentation_pipeline.domain.return_features import (
     FEATURE_COLUMNS,
     build_features,
 )
-from segmentation_pipeline.domain.return_model import ReturnModel, SigmoidCalibrator
+from segmentation_pipeline.domain.return_model import ReturnModel, SigmoidCalibrator, pipeline_scores
 
 BASELINES: dict[str, str] = {
     "population_rate": "The training period's return rate, the same score for every line.",
@@ -294,11 +294,6 @@ def fit_candidates(
         fitted[algorithm] = candidate_pipeline(algorithm, settings).fit(features.iloc[rows], y[rows])
         seconds[algorithm] = time.perf_counter() - started
     return fitted, seconds
-
-
-def positive_scores(pipeline: Any, features: pd.DataFrame) -> np.ndarray:
-    """A fitted pipeline's uncalibrated score of a return, per line."""
-    return pipeline.predict_proba(features[list(FEATURE_COLUMNS)])[:, 1]
 
 
 def choose_candidate(validation: Mapping[str, Mapping[str, float]], auc_tie: float = 0.001) -> tuple[str, str]:
@@ -586,7 +581,7 @@ def _train(
     y_train, y_validation, y_test = (part["returned"].astype(bool).to_numpy() for part in split)
 
     candidates, seconds = fit_candidates(train, y_train, settings)
-    validation_scores = {name: positive_scores(p, validation) for name, p in candidates.items()}
+    validation_scores = {name: pipeline_scores(p, validation) for name, p in candidates.items()}
     validation_metrics = {name: score_metrics(y_validation, s) for name, s in validation_scores.items()}
     algorithm, choice = choose_candidate(validation_metrics, settings.auc_tie)
     pipeline = candidates[algorithm]
