@@ -15,7 +15,31 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from segmentation_pipeline.domain.return_features import FEATURE_COLUMNS
+from segmentation_pipeline.domain.return_features import CATEGORICAL_FEATURES, FEATURE_COLUMNS
+
+
+def pipeline_scores(pipeline: Any, features: pd.DataFrame) -> np.ndarray:
+    """A fitted pipeline's uncalibrated score of a return, per line."""
+    return pipeline.predict_proba(features[list(FEATURE_COLUMNS)])[:, 1]
+
+
+@dataclass(frozen=True)
+class SigmoidCalibrator:
+    """Platt scaling: probability = 1 / (1 + exp(-(slope x log-odds(score) + intercept))).
+
+    The calibrator for a small validation set, where isotonic regression would overfit.
+    """
+
+    slope: float
+    intercept: float
+
+    @staticmethod
+    def log_odds(scores: np.ndarray) -> np.ndarray:
+        p = np.clip(np.asarray(scores, dtype=np.float64), 1e-6, 1 - 1e-6)
+        return np.log(p / (1 - p))
+
+    def predict(self, scores: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-(self.slope * self.log_odds(scores) + self.intercept)))
 
 
 @dataclass(eq=False)
@@ -38,7 +62,7 @@ class ReturnModel:
     card: dict[str, Any] = field(default_factory=dict)
 
     def raw_scores(self, features: pd.DataFrame) -> np.ndarray:
-        return self.pipeline.predict_proba(features[list(FEATURE_COLUMNS)])[:, 1]
+        return pipeline_scores(self.pipeline, features)
 
     def predict(self, features: pd.DataFrame) -> np.ndarray:
         """Calibrated return probability of every line."""
@@ -51,18 +75,23 @@ class ReturnModel:
 
         The move of feature f is the line's probability minus its probability with f set to
         the typical value in ``reference``: positive means f makes a return more likely.
-        All variants of all lines are scored in one call, so it stays fast for an order.
+        The lines and all their variants are scored in one call, so it stays fast for an order.
         """
         if features.empty:
             return []
         names = list(FEATURE_COLUMNS)
-        rows = features[names].reset_index(drop=True)
-        variants = pd.concat([rows.assign(**{name: self.reference[name]}) for name in names], ignore_index=True)
-        base = self.predict(rows)
-        moved = self.predict(variants).reshape(len(names), len(rows)).T
-        effects = base[:, None] - moved
+        n = len(features)
+        columns = {}
+        for j, name in enumerate(names):
+            values = np.tile(
+                features[name].to_numpy(dtype=object if name in CATEGORICAL_FEATURES else np.float64), len(names) + 1
+            )
+            values[(j + 1) * n : (j + 2) * n] = self.reference[name]
+            columns[name] = values
+        scores = self.predict(pd.DataFrame(columns)).reshape(len(names) + 1, n)
+        effects = scores[0][:, None] - scores[1:].T
         result = []
-        for i in range(len(rows)):
+        for i in range(n):
             order = np.argsort(-np.abs(effects[i]), kind="stable")[:top]
             result.append([(names[j], float(effects[i, j])) for j in order])
         return result

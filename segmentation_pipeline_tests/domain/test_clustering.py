@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -30,6 +26,7 @@ from segmentation_pipeline.domain.clustering import (
     segment_profiles,
     silhouette_scores,
 )
+from segmentation_pipeline_tests.imports import loaded_by_import
 
 CENTRES = np.array([[0.0, 0.0, 0.0], [8.0, 0.0, 0.0], [0.0, 8.0, 0.0], [0.0, 0.0, 8.0]])
 
@@ -384,10 +381,4 @@ def test_snapshot_to_named_segments():
 
 
 def test_module_import_loads_neither_scikit_learn_nor_dagster():
-    code = (
-        "import sys, segmentation_pipeline.domain.clustering;"
-        "loaded = [m for m in ('sklearn', 'scipy', 'dagster') if m in sys.modules];"
-        "assert not loaded, loaded"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
-    assert clustering.__name__ == "segmentation_pipeline.domain.clustering"
+    assert loaded_by_import(clustering.__name__, ("sklearn", "scipy", "dagster")) == []
