@@ -46,23 +46,32 @@ class ReturnModel:
             return np.empty(0)
         return np.clip(np.asarray(self.calibrator.predict(self.raw_scores(features)), dtype=np.float64), 0.0, 1.0)
 
-    def explain(self, features: pd.DataFrame, top: int = 3) -> list[list[tuple[str, float]]]:
-        """Per line, the ``top`` features whose own value moves its probability most, with the move.
+    def effects(self, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Calibrated probability of every line, and how much each feature moves it (lines x features).
 
         The move of feature f is the line's probability minus its probability with f set to
         the typical value in ``reference``: positive means f makes a return more likely.
-        All variants of all lines are scored in one call, so it stays fast for an order.
+        The lines and all their variants are scored in one call, so it stays fast for an order.
         """
+        names = list(FEATURE_COLUMNS)
+        lines = len(features)
+        columns = {}
+        for j, name in enumerate(names):
+            values = np.tile(features[name].to_numpy(), len(names) + 1)
+            values[(j + 1) * lines : (j + 2) * lines] = self.reference[name]
+            columns[name] = values
+        scored = self.predict(pd.DataFrame(columns)).reshape(len(names) + 1, lines)
+        return scored[0], (scored[0] - scored[1:]).T
+
+    def explain(self, features: pd.DataFrame, top: int = 3) -> list[list[tuple[str, float]]]:
+        """Per line, the ``top`` features whose own value moves its probability most, with the move."""
         if features.empty:
             return []
-        names = list(FEATURE_COLUMNS)
-        rows = features[names].reset_index(drop=True)
-        variants = pd.concat([rows.assign(**{name: self.reference[name]}) for name in names], ignore_index=True)
-        base = self.predict(rows)
-        moved = self.predict(variants).reshape(len(names), len(rows)).T
-        effects = base[:, None] - moved
-        result = []
-        for i in range(len(rows)):
-            order = np.argsort(-np.abs(effects[i]), kind="stable")[:top]
-            result.append([(names[j], float(effects[i, j])) for j in order])
-        return result
+        return [strongest(line, top) for line in self.effects(features)[1]]
+
+
+def strongest(effects: np.ndarray, top: int) -> list[tuple[str, float]]:
+    """The ``top`` features (in ``FEATURE_COLUMNS`` order of ``effects``) with the largest absolute effect."""
+    names = list(FEATURE_COLUMNS)
+    order = np.argsort(-np.abs(effects), kind="stable")[:top]
+    return [(names[j], float(effects[j])) for j in order]
