@@ -1,5 +1,6 @@
 """The return-risk API: in process through FastAPI's TestClient, and as a real started server."""
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -7,11 +8,12 @@ import sys
 import httpx
 import pandas as pd
 import pytest
+from fastapi import HTTPException
 from fastapi.testclient import TestClient
 
-from segmentation_pipeline.domain.order_scoring import order_facts, score_order
+from segmentation_pipeline.domain.order_scoring import order_facts, score_orders
 from segmentation_pipeline.domain.return_features import FEATURE_COLUMNS
-from segmentation_pipeline.serving.app import create_app
+from segmentation_pipeline.serving.app import Order, OrderBatcher, create_app
 from segmentation_pipeline.serving.load_test import run_load_test, start_service
 from segmentation_pipeline.serving.state import ScoringState
 from segmentation_pipeline_tests.serving_fixtures import publish, train_model, write_state
@@ -134,9 +136,34 @@ def test_unknown_customer_and_product_score_as_new_ones(client, dirs, models):
         channel="web",
         country="DE",
     )
-    expected = score_order(models[0], facts)
+    expected = score_orders(models[0], [facts])[0]
     assert response.json()["lines"][0]["return_probability"] == pytest.approx(expected.lines[0].return_probability)
     assert facts["customer_segment"].iloc[0] == "none" and facts["category"].iloc[0] == "unknown"
+
+
+def test_orders_waiting_for_the_model_are_scored_together_and_answered_each():
+    batches = []
+
+    def work(orders):
+        batches.append([order.customer_id for order in orders])
+        if any(order.customer_id == "fails" for order in orders):
+            raise HTTPException(503, "no model")
+        return [{"customer": order.customer_id} for order in orders]
+
+    async def run(job):
+        await asyncio.sleep(0.01)
+        return job()
+
+    async def place(customers):
+        batcher = OrderBatcher(work, run)
+        orders = [Order.model_validate({**ORDER, "customer_id": customer}) for customer in customers]
+        return await asyncio.gather(*(batcher.score(order) for order in orders), return_exceptions=True)
+
+    customers = [f"C{i}" for i in range(5)]
+    assert asyncio.run(place(customers)) == [{"customer": customer} for customer in customers]
+    assert batches == [customers]
+    failed = asyncio.run(place(["C1", "fails"]))
+    assert all(isinstance(answer, HTTPException) and answer.status_code == 503 for answer in failed)
 
 
 def test_customer_endpoint_known_and_unknown(client, dirs):

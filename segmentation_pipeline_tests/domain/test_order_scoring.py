@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation_pipeline.domain.order_scoring import customer_profile, order_facts, score_order
+from segmentation_pipeline.domain.order_scoring import customer_profile, order_facts, score_orders
 from segmentation_pipeline.domain.return_features import FACT_COLUMNS, FEATURE_COLUMNS, build_features
 from segmentation_pipeline.domain.return_model import ReturnModel
 from segmentation_pipeline_tests.serving_fixtures import feature_frame, train_model
@@ -98,24 +98,29 @@ class FixedModel:
         return self.probabilities, self.effect_matrix
 
 
-def test_score_order_sums_line_effects_into_order_factors():
+def test_score_orders_splits_a_batch_and_sums_line_effects_into_order_factors():
     names = list(FEATURE_COLUMNS)
-    effects = np.zeros((4, len(names)))
-    effects[:, names.index("discount_share")] = [0.05, 0.05, 0.05, 0.05]
+    effects = np.zeros((5, len(names)))
+    effects[:4, names.index("discount_share")] = [0.05, 0.05, 0.05, 0.05]
     effects[0, names.index("quantity")] = 0.15
     effects[1, names.index("product_return_rate")] = -0.12
     effects[2, names.index("product_return_rate")] = -0.12
-    risk = score_order(FixedModel([0.1, 0.4, 0.2, 0.3], effects), facts_of(CUSTOMER), top=2)
-    assert risk.model_version == "v-test"
-    assert [line.product_id for line in risk.lines] == ["P1", "P1", "P2", "P9"]
-    assert risk.expected_returned_lines == pytest.approx(1.0)
-    assert risk.max_line_probability == pytest.approx(0.4)
-    assert [name for name, _ in risk.lines[0].top_factors] == ["quantity", "discount_share"]
-    assert [name for name, _ in risk.lines[1].top_factors] == ["product_return_rate", "discount_share"]
-    assert risk.top_factors == [
+    effects[4, names.index("hour")] = 0.3
+    model = FixedModel([0.1, 0.4, 0.2, 0.3, 0.9], effects)
+    first, second = score_orders(model, [facts_of(CUSTOMER), facts_of(None).iloc[[3]]], top=2)
+    assert first.model_version == second.model_version == "v-test"
+    assert [line.product_id for line in first.lines] == ["P1", "P1", "P2", "P9"]
+    assert first.expected_returned_lines == pytest.approx(1.0)
+    assert first.max_line_probability == pytest.approx(0.4)
+    assert [name for name, _ in first.lines[0].top_factors] == ["quantity", "discount_share"]
+    assert [name for name, _ in first.lines[1].top_factors] == ["product_return_rate", "discount_share"]
+    assert first.top_factors == [
         ("product_return_rate", pytest.approx(-0.24)),
         ("discount_share", pytest.approx(0.2)),
     ]
+    assert [line.product_id for line in second.lines] == ["P9"]
+    assert second.expected_returned_lines == pytest.approx(0.9)
+    assert second.top_factors[0] == ("hour", pytest.approx(0.3))
 
 
 def test_effects_are_probability_moves_to_the_reference_value():
