@@ -230,3 +230,4 @@ def test_load_test_reports_latency_of_every_request(dirs, models):
     assert figures.requests == 100
     assert figures.errors == 0
     assert 0 < figures.p50_ms <= figures.p95_ms <= figures.p99_ms <= figures.max_ms
+    assert figures.server_cpu_ms_per_request > 0

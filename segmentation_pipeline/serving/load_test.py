@@ -35,6 +35,7 @@ class Service:
     host: str
     port: int
     api_key: str
+    pid: int
 
     @property
     def url(self) -> str:
@@ -47,21 +48,38 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def process_tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and all its descendants (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+        except FileNotFoundError:
+            continue
+    return total
+
+
 @contextmanager
 def start_service(models_dir: Path, serving_dir: Path, startup_seconds: float = 60.0) -> Iterator[Service]:
     """Run ``python -m segmentation_pipeline.serving`` on a free local port until the block ends.
 
     Waits until ``/healthz`` answers; stops the process afterwards.
     """
-    service = Service("127.0.0.1", free_port(), secrets.token_hex(16))
+    host, port, api_key = "127.0.0.1", free_port(), secrets.token_hex(16)
     env = os.environ | {
         "SEGMENTATION_RETURN_MODELS_DIR": str(models_dir),
         "SEGMENTATION_SERVING_DIR": str(serving_dir),
-        "SEGMENTATION_API_KEY": service.api_key,
-        "SEGMENTATION_SERVING_HOST": service.host,
-        "SEGMENTATION_SERVING_PORT": str(service.port),
+        "SEGMENTATION_API_KEY": api_key,
+        "SEGMENTATION_SERVING_HOST": host,
+        "SEGMENTATION_SERVING_PORT": str(port),
     }
     process = subprocess.Popen([sys.executable, "-m", "segmentation_pipeline.serving"], env=env)
+    service = Service(host, port, api_key, process.pid)
     try:
         deadline = time.monotonic() + startup_seconds
         while True:
@@ -88,7 +106,11 @@ def start_service(models_dir: Path, serving_dir: Path, startup_seconds: float = 
 
 @dataclass(frozen=True)
 class LatencyFigures:
-    """Latency percentiles in milliseconds of ``requests`` sent at ``rate`` per second."""
+    """Latency percentiles in milliseconds of ``requests`` sent at ``rate`` per second.
+
+    ``server_cpu_ms_per_request`` is the CPU the service's processes used during the run per
+    request: what the service costs whatever else the machine is doing.
+    """
 
     requests: int
     rate: float
@@ -98,6 +120,7 @@ class LatencyFigures:
     p99_ms: float
     max_ms: float
     errors: int
+    server_cpu_ms_per_request: float
 
 
 def sample_orders(serving_dir: Path, count: int, lines: int = 5, seed: int = 0) -> list[bytes]:
@@ -156,11 +179,13 @@ def run_load_test(
                 pool.submit(send, i, time.perf_counter()).result()
             latencies[:] = np.nan
             failed[:] = False
+            cpu_before = process_tree_cpu_seconds(service.pid)
             start = time.perf_counter() + 0.1
             for i in range(count):
                 due = start + i / rate
                 time.sleep(max(0.0, due - time.perf_counter()))
                 pool.submit(send, i, due)
+        server_cpu = process_tree_cpu_seconds(service.pid) - cpu_before
     milliseconds = latencies * 1000
     return LatencyFigures(
         requests=count,
@@ -171,4 +196,5 @@ def run_load_test(
         p99_ms=round(float(np.percentile(milliseconds, 99)), 2),
         max_ms=round(float(milliseconds.max()), 2),
         errors=int(failed.sum()),
+        server_cpu_ms_per_request=round(server_cpu * 1000 / count, 2),
     )
