@@ -89,7 +89,7 @@ def write_state(folder: Path, customers: int = 50, products: int = 20, seed: int
             "customer_prior_units": units,
             "customer_prior_returned_units": returned,
             "first_seen_ts": first_seen,
-            "last_order_ts": observed_until - pd.to_timedelta(rng.integers(0, 200, customers), unit="D"),
+            "last_order_ts": first_seen + (observed_until - first_seen) * rng.random(customers),
             "customer_prior_contacts": rng.integers(0, 5, customers),
             "customer_segment": rng.choice(SEGMENTS, customers),
             "segment_id": rng.integers(0, len(SEGMENTS), customers),
