@@ -1,7 +1,8 @@
 """The return-risk scoring API: validates requests, finds the state rows, calls the domain.
 
-Scoring runs on one dedicated thread whose math libraries are limited to one thread each:
-a few hundred rows score several times faster on one OpenMP thread than on two. Orders
+Scoring runs on one dedicated thread whose math libraries are limited to one thread each
+(OpenMP limits are per thread, so the limit is set on that thread): a few hundred rows
+score several times faster on one OpenMP thread than on two. Orders
 that arrive while the model is busy wait and are then scored together in one model call
 (``OrderBatcher``): a call's fixed cost dominates, so under load the batches grow instead
 of the queue.
@@ -145,14 +146,13 @@ class OrderBatcher:
         self._work = work
         self._run = run
         self._waiting: list[tuple[Order, asyncio.Future]] = []
-        self._draining = False
+        self._drainer: asyncio.Task | None = None
 
     async def score(self, order: Order) -> dict[str, Any]:
         answer = asyncio.get_running_loop().create_future()
         self._waiting.append((order, answer))
-        if not self._draining:
-            self._draining = True
-            asyncio.get_running_loop().create_task(self._drain())
+        if self._drainer is None:
+            self._drainer = asyncio.get_running_loop().create_task(self._drain())
         return await answer
 
     async def _drain(self) -> None:
@@ -168,7 +168,7 @@ class OrderBatcher:
                     for (_, answer), result in zip(batch, results):
                         answer.set_result(result)
         finally:
-            self._draining = False
+            self._drainer = None
 
 
 def create_app(models_dir: Path, serving_dir: Path, api_key: str, timezone: str = "UTC") -> FastAPI:
@@ -207,12 +207,9 @@ def create_app(models_dir: Path, serving_dir: Path, api_key: str, timezone: str 
             raise HTTPException(503, f"no scoring state yet in {serving_dir}: materialise it first")
         return current
 
-    def now() -> pd.Timestamp:
-        return pd.Timestamp.now(tz=timezone).tz_localize(None)
-
     def shop_time(moment: datetime | None) -> pd.Timestamp:
         if moment is None:
-            return now()
+            return pd.Timestamp.now(tz=timezone).tz_localize(None)
         moment = pd.Timestamp(moment)
         return moment.tz_convert(timezone).tz_localize(None) if moment.tzinfo else moment
 
