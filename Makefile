@@ -3,13 +3,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: help install run dev test lint bench backfill clean
+.PHONY: help install run dev serve test lint bench backfill clean
 
 help:
 	@echo "make run       create .venv, generate the default shop, materialise every asset"
 	@echo "make test      run the whole test suite"
 	@echo "make dev       start the Dagster UI and daemon on http://127.0.0.1:3000"
 	@echo "make backfill START=YYYY-MM-DD END=YYYY-MM-DD   rebuild a range of days"
+	@echo "make serve     start the return-risk scoring API on http://127.0.0.1:8000 (needs SEGMENTATION_API_KEY)"
 	@echo "make bench     run the benchmark; figures go to data/reports/benchmark.{json,md}"
 
 $(BIN)/python:
@@ -33,6 +34,9 @@ backfill: $(DAGSTER_HOME)/dagster.yaml
 
 dev: $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+serve: install
+	$(BIN)/python -m segmentation_pipeline.serving
 
 test: install
 	$(BIN)/python -m pytest -q

@@ -1,9 +1,11 @@
 """Benchmark: wall time, peak memory and rows per second of each stage, on generated shops.
 
-    python -m segmentation_pipeline.benchmark [--scenario default|10m] ...
+    python -m segmentation_pipeline.benchmark [--scenario default|10m|serving] ...
 
 Each stage runs in its own process so its peak resident memory is its own. The
 figures go to data/reports/benchmark.json and a markdown table beside it.
+``serving`` (only when asked for) measures the scoring API's latency at a steady 100
+requests per second, on the production model and scoring state of the settings.
 """
 
 from __future__ import annotations
@@ -23,10 +25,13 @@ from pathlib import Path
 
 import duckdb
 
+from segmentation_pipeline.serving.load_test import LatencyFigures, run_load_test
 from segmentation_pipeline.settings import SETTINGS
 
 # Generated lines per customer are about 16.7, so customers set the size.
 SCENARIOS = {"default": 60_000, "10m": 620_000}
+SERVING = "serving"
+SERVING_SECONDS = 60
 START, DAYS = date(2024, 1, 1), 731
 ORDER = ["customers", "transactions", "returns", "campaign_exposures", "service_interactions"]
 
@@ -91,11 +96,12 @@ def stage(warehouse: Path) -> int:
         return sum(stage_window(con, TABLES[name], window).raw for name in ORDER)
 
 
-def write_reports(figures: list[StageFigures], out_dir: Path) -> None:
+def write_reports(figures: list[StageFigures], out_dir: Path, serving: LatencyFigures | None = None) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     machine = {"python": platform.python_version(), "cpus": multiprocessing.cpu_count(), "duckdb": duckdb.__version__}
     rows = [asdict(f) | {"rows_per_second": round(f.rows_per_second)} for f in figures]
-    (out_dir / "benchmark.json").write_text(json.dumps({"machine": machine, "stages": rows}, indent=2))
+    report = {"machine": machine, "stages": rows} | ({"serving": asdict(serving)} if serving else {})
+    (out_dir / "benchmark.json").write_text(json.dumps(report, indent=2))
     lines = [
         "| scenario | stage | rows | seconds | peak RSS MiB | rows/s |",
         "|---|---|---:|---:|---:|---:|",
@@ -105,23 +111,41 @@ def write_reports(figures: list[StageFigures], out_dir: Path) -> None:
             for f in figures
         ),
     ]
+    if serving:
+        lines += [
+            "",
+            "| scoring API | requests | rate/s | p50 ms | p95 ms | p99 ms | max ms | errors | server CPU ms/request |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+            (
+                f"| 5-line orders | {serving.requests:,} | {serving.rate:.0f} | {serving.p50_ms:.1f} | "
+                f"{serving.p95_ms:.1f} | {serving.p99_ms:.1f} | {serving.max_ms:.1f} | {serving.errors} | "
+                f"{serving.server_cpu_ms_per_request:.1f} |"
+            ),
+        ]
     (out_dir / "benchmark.md").write_text("\n".join(lines) + "\n")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scenario", action="append", choices=sorted(SCENARIOS), help="default: all")
+    parser.add_argument(
+        "--scenario", action="append", choices=sorted([*SCENARIOS, SERVING]), help="default: all but serving"
+    )
     args = parser.parse_args(argv)
     bench_dir = SETTINGS.data_dir / "bench"
     figures = []
-    for scenario in args.scenario or list(SCENARIOS):
+    scenarios = args.scenario or list(SCENARIOS)
+    serving = None
+    if SERVING in scenarios:
+        serving = run_load_test(SETTINGS.return_models_dir, SETTINGS.serving_dir, seconds=SERVING_SECONDS)
+        print(f"serving: {serving}")
+    for scenario in (s for s in scenarios if s != SERVING):
         folder = bench_dir / f"shop_{scenario}"
         warehouse = bench_dir / f"{scenario}.duckdb"
         warehouse.unlink(missing_ok=True)
         figures.append(measure(scenario, "generate", partial(generate, folder, SCENARIOS[scenario])))
         figures.append(measure(scenario, "raw load", partial(load_raw, folder, warehouse)))
         figures.append(measure(scenario, "staging", partial(stage, warehouse)))
-    write_reports(figures, SETTINGS.reports_dir)
+    write_reports(figures, SETTINGS.reports_dir, serving)
     print(f"Figures written to {SETTINGS.reports_dir / 'benchmark.json'} and benchmark.md")
 
 

@@ -35,6 +35,8 @@ class Settings:
     partitions_end: str | None
     synthetic_customers: int
     synthetic_seed: int
+    return_models_dir: Path
+    serving_dir: Path
     timezone: str = "UTC"
 
 
@@ -63,6 +65,8 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         partitions_end=env.get("SEGMENTATION_END_DATE", end) or None,
         synthetic_customers=customers,
         synthetic_seed=seed,
+        return_models_dir=Path(env.get("SEGMENTATION_RETURN_MODELS_DIR", data_dir / "models" / "returns")).resolve(),
+        serving_dir=Path(env.get("SEGMENTATION_SERVING_DIR", data_dir / "serving")).resolve(),
     )
 
 

@@ -105,7 +105,10 @@ def build_features(facts: pd.DataFrame, strength: float = SMOOTHING_UNITS) -> pd
         raise KeyError(f"order-line facts lack columns {missing}")
 
     def number(name: str) -> np.ndarray:
-        return pd.to_numeric(facts[name], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        column = facts[name]
+        if not pd.api.types.is_numeric_dtype(column):
+            column = pd.to_numeric(column, errors="coerce")
+        return column.to_numpy(dtype=np.float64, na_value=np.nan)
 
     def count(name: str) -> np.ndarray:
         return np.nan_to_num(number(name), nan=0.0)
@@ -122,35 +125,32 @@ def build_features(facts: pd.DataFrame, strength: float = SMOOTHING_UNITS) -> pd
     line_value = quantity * unit_price
     usual = number("product_usual_price")
     order_ts = pd.to_datetime(facts["order_ts"])
-    features = pd.DataFrame(
-        {
-            "customer_return_rate": smoothed_rate(
-                count("customer_prior_returned_units"), count("customer_prior_units"), shop_rate, strength
-            ),
-            "customer_prior_orders": count("customer_prior_orders"),
-            "customer_tenure_days": count("customer_tenure_days"),
-            "customer_days_since_last_order": np.nan_to_num(number("customer_days_since_last_order"), nan=-1.0),
-            "customer_prior_contacts": count("customer_prior_contacts"),
-            "product_return_rate": smoothed_rate(
-                count("product_prior_returned_units"), count("product_prior_units"), category_rate, strength
-            ),
-            "category_return_rate": category_rate,
-            "product_prior_units_log": np.log1p(count("product_prior_units")),
-            "price_vs_usual": np.where(usual > 0, unit_price / np.where(usual > 0, usual, 1.0), 1.0),
-            "discount_share": np.divide(count("discount"), line_value, out=np.zeros(len(facts)), where=line_value > 0),
-            "quantity": quantity,
-            "line_value_log": np.log1p(np.clip(line_value, 0.0, None)),
-            "basket_lines": count("basket_lines"),
-            "basket_units": count("basket_units"),
-            "basket_value_log": np.log1p(np.clip(count("basket_value"), 0.0, None)),
-            "same_product_lines": count("same_product_lines"),
-            "same_category_lines": count("same_category_lines"),
-            "hour": order_ts.dt.hour.to_numpy(dtype=np.float64),
-            "weekday": order_ts.dt.weekday.to_numpy(dtype=np.float64),
-        },
-        index=facts.index,
-    )
+    columns = {
+        "customer_return_rate": smoothed_rate(
+            count("customer_prior_returned_units"), count("customer_prior_units"), shop_rate, strength
+        ),
+        "customer_prior_orders": count("customer_prior_orders"),
+        "customer_tenure_days": count("customer_tenure_days"),
+        "customer_days_since_last_order": np.nan_to_num(number("customer_days_since_last_order"), nan=-1.0),
+        "customer_prior_contacts": count("customer_prior_contacts"),
+        "product_return_rate": smoothed_rate(
+            count("product_prior_returned_units"), count("product_prior_units"), category_rate, strength
+        ),
+        "category_return_rate": category_rate,
+        "product_prior_units_log": np.log1p(count("product_prior_units")),
+        "price_vs_usual": np.where(usual > 0, unit_price / np.where(usual > 0, usual, 1.0), 1.0),
+        "discount_share": np.divide(count("discount"), line_value, out=np.zeros(len(facts)), where=line_value > 0),
+        "quantity": quantity,
+        "line_value_log": np.log1p(np.clip(line_value, 0.0, None)),
+        "basket_lines": count("basket_lines"),
+        "basket_units": count("basket_units"),
+        "basket_value_log": np.log1p(np.clip(count("basket_value"), 0.0, None)),
+        "same_product_lines": count("same_product_lines"),
+        "same_category_lines": count("same_category_lines"),
+        "hour": order_ts.dt.hour.to_numpy(dtype=np.float64),
+        "weekday": order_ts.dt.weekday.to_numpy(dtype=np.float64),
+    }
     for name in CATEGORICAL_FEATURES:
         default = "none" if name == "customer_segment" else "unknown"
-        features[name] = facts[name].fillna(default).astype(str).to_numpy()
-    return features[list(FEATURE_COLUMNS)]
+        columns[name] = facts[name].fillna(default).astype(str).to_numpy()
+    return pd.DataFrame({name: columns[name] for name in FEATURE_COLUMNS}, index=facts.index)

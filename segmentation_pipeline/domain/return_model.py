@@ -70,28 +70,33 @@ class ReturnModel:
             return np.empty(0)
         return np.clip(np.asarray(self.calibrator.predict(self.raw_scores(features)), dtype=np.float64), 0.0, 1.0)
 
-    def explain(self, features: pd.DataFrame, top: int = 3) -> list[list[tuple[str, float]]]:
-        """Per line, the ``top`` features whose own value moves its probability most, with the move.
+    def effects(self, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Calibrated probability of every line, and how much each feature moves it (lines x features).
 
         The move of feature f is the line's probability minus its probability with f set to
         the typical value in ``reference``: positive means f makes a return more likely.
         The lines and all their variants are scored in one call, so it stays fast for an order.
         """
-        if features.empty:
-            return []
         names = list(FEATURE_COLUMNS)
-        n = len(features)
+        lines = len(features)
         columns = {}
         for j, name in enumerate(names):
-            values = np.tile(
-                features[name].to_numpy(dtype=object if name in CATEGORICAL_FEATURES else np.float64), len(names) + 1
-            )
-            values[(j + 1) * n : (j + 2) * n] = self.reference[name]
+            kind = object if name in CATEGORICAL_FEATURES else np.float64
+            values = np.tile(features[name].to_numpy(dtype=kind), len(names) + 1)
+            values[(j + 1) * lines : (j + 2) * lines] = self.reference[name]
             columns[name] = values
-        scores = self.predict(pd.DataFrame(columns)).reshape(len(names) + 1, n)
-        effects = scores[0][:, None] - scores[1:].T
-        result = []
-        for i in range(n):
-            order = np.argsort(-np.abs(effects[i]), kind="stable")[:top]
-            result.append([(names[j], float(effects[i, j])) for j in order])
-        return result
+        scored = self.predict(pd.DataFrame(columns)).reshape(len(names) + 1, lines)
+        return scored[0], (scored[0] - scored[1:]).T
+
+    def explain(self, features: pd.DataFrame, top: int = 3) -> list[list[tuple[str, float]]]:
+        """Per line, the ``top`` features whose own value moves its probability most, with the move."""
+        if features.empty:
+            return []
+        return [strongest(line, top) for line in self.effects(features)[1]]
+
+
+def strongest(effects: np.ndarray, top: int) -> list[tuple[str, float]]:
+    """The ``top`` features (in ``FEATURE_COLUMNS`` order of ``effects``) with the largest absolute effect."""
+    names = list(FEATURE_COLUMNS)
+    order = np.argsort(-np.abs(effects), kind="stable")[:top]
+    return [(names[j], float(effects[j])) for j in order]

@@ -1,0 +1,1 @@
+"""The real-time return-risk scoring HTTP service (``make serve``)."""

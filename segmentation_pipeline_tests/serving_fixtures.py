@@ -1,0 +1,124 @@
+"""A tiny trained return model and a generated scoring state, for the scoring service tests.
+
+The model is trained here on a generated feature frame, not by the pipeline: the tests only
+need a real fitted scikit-learn model the service can load, score and explain.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from segmentation_pipeline.domain.return_features import CATEGORICAL_FEATURES, FEATURE_COLUMNS
+from segmentation_pipeline.domain.return_model import ReturnModel
+from segmentation_pipeline.registry import ModelRegistry
+
+CATEGORIES = ("shoes", "dresses", "books", "home", "toys")
+SEGMENTS = ("VIP", "Regulars", "Serial Returners", "New")
+
+
+def feature_frame(rows: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Random features and labels where returns follow the customer and product rates and discounts."""
+    rng = np.random.default_rng(seed)
+    numeric = [name for name in FEATURE_COLUMNS if name not in CATEGORICAL_FEATURES]
+    frame = pd.DataFrame({name: rng.gamma(2.0, 2.0, rows) for name in numeric})
+    for name in ("customer_return_rate", "product_return_rate", "category_return_rate", "discount_share"):
+        frame[name] = rng.beta(2, 6, rows)
+    frame["hour"] = rng.integers(0, 24, rows).astype(float)
+    frame["weekday"] = rng.integers(0, 7, rows).astype(float)
+    frame["category"] = rng.choice(CATEGORIES, rows)
+    frame["channel"] = rng.choice(["web", "app"], rows)
+    frame["country"] = rng.choice(["DE", "FR"], rows)
+    frame["customer_segment"] = rng.choice([*SEGMENTS, "none"], rows)
+    logit = -2 + 4 * frame["customer_return_rate"] + 3 * frame["product_return_rate"] + 2 * frame["discount_share"]
+    labels = (rng.random(rows) < 1 / (1 + np.exp(-logit))).astype(int)
+    return frame[list(FEATURE_COLUMNS)], labels
+
+
+def train_model(version: str, seed: int = 0, rows: int = 600) -> ReturnModel:
+    """A small calibrated gradient-boosting return model on generated features."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.isotonic import IsotonicRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OrdinalEncoder
+
+    features, labels = feature_frame(rows, seed)
+    categorical = list(CATEGORICAL_FEATURES)
+    encoder = ColumnTransformer(
+        [("categories", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1), categorical)],
+        remainder="passthrough",
+        verbose_feature_names_out=False,
+    )
+    classifier = HistGradientBoostingClassifier(
+        max_iter=30, categorical_features=list(range(len(categorical))), random_state=seed
+    )
+    half = rows // 2
+    pipeline = Pipeline([("encode", encoder), ("classify", classifier)]).fit(features.iloc[:half], labels[:half])
+    scores = pipeline.predict_proba(features.iloc[half:])[:, 1]
+    calibrator = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(scores, labels[half:])
+    reference = {
+        name: features[name].mode()[0] if name in CATEGORICAL_FEATURES else float(features[name].median())
+        for name in FEATURE_COLUMNS
+    }
+    card = {"version": version, "features": list(FEATURE_COLUMNS), "metrics": {"train_rows": rows}}
+    return ReturnModel(version, "hist_gradient_boosting", pipeline, calibrator, reference, card)
+
+
+def publish(root: Path, model: ReturnModel) -> None:
+    """Save a model version in the registry at ``root`` and make it the production one."""
+    registry = ModelRegistry(root)
+    registry.save(model)
+    registry.promote(model.version)
+
+
+def write_state(folder: Path, customers: int = 50, products: int = 20, seed: int = 0) -> None:
+    """A scoring state of ``customers`` customers C00000.. and ``products`` products P0000.."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    observed_until = pd.Timestamp("2025-12-31 23:59:59")
+    first_seen = observed_until - pd.to_timedelta(rng.integers(1, 700, customers), unit="D")
+    units = rng.integers(1, 60, customers)
+    returned = (units * rng.beta(2, 6, customers)).astype(int)
+    pd.DataFrame(
+        {
+            "customer_id": [f"C{i:05d}" for i in range(customers)],
+            "customer_prior_orders": rng.integers(1, 20, customers),
+            "customer_prior_units": units,
+            "customer_prior_returned_units": returned,
+            "first_seen_ts": first_seen,
+            "last_order_ts": first_seen + (observed_until - first_seen) * rng.random(customers),
+            "customer_prior_contacts": rng.integers(0, 5, customers),
+            "customer_segment": rng.choice(SEGMENTS, customers),
+            "segment_id": rng.integers(0, len(SEGMENTS), customers),
+            "r_score": rng.integers(1, 6, customers),
+            "f_score": rng.integers(1, 6, customers),
+            "m_score": rng.integers(1, 6, customers),
+            "rfm_segment": rng.choice(["Champions", "Loyal", "At Risk"], customers),
+            "recency_days": rng.integers(0, 200, customers).astype(float),
+            "frequency": rng.integers(1, 20, customers),
+            "monetary_net": rng.gamma(2.0, 100.0, customers),
+        }
+    ).to_parquet(folder / "customers.parquet")
+    sold = rng.integers(0, 5000, products)
+    pd.DataFrame(
+        {
+            "product_id": [f"P{i:04d}" for i in range(products)],
+            "category": rng.choice(CATEGORIES, products),
+            "product_prior_units": sold,
+            "product_prior_returned_units": (sold * rng.beta(2, 6, products)).astype(int),
+            "product_usual_price": rng.gamma(2.0, 15.0, products),
+        }
+    ).to_parquet(folder / "products.parquet")
+    pd.DataFrame(
+        {
+            "category": list(CATEGORIES),
+            "category_prior_units": rng.integers(10_000, 50_000, len(CATEGORIES)),
+            "category_prior_returned_units": rng.integers(1_000, 8_000, len(CATEGORIES)),
+        }
+    ).to_parquet(folder / "categories.parquet")
+    pd.DataFrame(
+        {"shop_prior_units": [200_000], "shop_prior_returned_units": [30_000], "observed_until": [observed_until]}
+    ).to_parquet(folder / "shop.parquet")
