@@ -36,7 +36,6 @@ class Settings:
     synthetic_customers: int
     synthetic_seed: int
     return_models_dir: Path
-    serving_dir: Path
     timezone: str = "UTC"
 
 
@@ -66,7 +65,6 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         synthetic_customers=customers,
         synthetic_seed=seed,
         return_models_dir=Path(env.get("SEGMENTATION_RETURN_MODELS_DIR", data_dir / "models" / "returns")).resolve(),
-        serving_dir=Path(env.get("SEGMENTATION_SERVING_DIR", data_dir / "serving")).resolve(),
     )
 
 
