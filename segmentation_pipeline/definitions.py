@@ -9,6 +9,7 @@ from segmentation_pipeline.defs.insights import insight_assets
 from segmentation_pipeline.defs.raw import raw_assets
 from segmentation_pipeline.defs.reporting import reporting_assets
 from segmentation_pipeline.defs.resources import build_resources
+from segmentation_pipeline.defs.return_model import return_model_assets, return_model_checks
 from segmentation_pipeline.defs.returns import return_assets
 from segmentation_pipeline.defs.segments import segment_assets, segment_checks
 from segmentation_pipeline.defs.staging import staging_assets
@@ -20,9 +21,10 @@ all_assets = [
     *segment_assets,
     *insight_assets,
     *return_assets,
+    *return_model_assets,
     *reporting_assets,
 ]
-all_checks = [*staging_checks, *segment_checks]
+all_checks = [*staging_checks, *segment_checks, *return_model_checks]
 
 defs = dg.Definitions(
     assets=all_assets,

@@ -31,6 +31,7 @@ class Settings:
     warehouse_path: Path
     reports_dir: Path
     serving_dir: Path
+    exports_dir: Path
     partitions_start: str
     partitions_end: str | None
     synthetic_customers: int
@@ -60,6 +61,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         warehouse_path=Path(env.get("SEGMENTATION_WAREHOUSE", data_dir / "warehouse" / f"{source}.duckdb")).resolve(),
         reports_dir=data_dir / "reports",
         serving_dir=Path(env.get("SEGMENTATION_SERVING_DIR", data_dir / "serving")).resolve(),
+        exports_dir=data_dir / "exports",
         partitions_start=env.get("SEGMENTATION_START_DATE", start),
         partitions_end=env.get("SEGMENTATION_END_DATE", end) or None,
         synthetic_customers=customers,

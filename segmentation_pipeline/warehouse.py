@@ -92,11 +92,15 @@ def run_in_transaction(con: duckdb.DuckDBPyConnection, script: str, params: dict
         raise
 
 
-def export_parquet(con: duckdb.DuckDBPyConnection, relation: str, path: Path) -> None:
-    """Write a relation to a Parquet file atomically: readers see the old file or the new one, never a part."""
+def export_table(con: duckdb.DuckDBPyConnection, relation: str, path: Path) -> None:
+    """Write a relation to a Parquet or CSV file (by the file's suffix) atomically: readers see the
+    old file or the new one, never a part."""
+    formats = {".parquet": "FORMAT parquet", ".csv": "FORMAT csv, HEADER true"}
+    if path.suffix not in formats:
+        raise ValueError(f"cannot export to {path}: expected a .parquet or .csv file")
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
-    con.execute(f"COPY (SELECT * FROM {relation}) TO '{partial}' (FORMAT parquet)").fetchall()
+    con.execute(f"COPY (SELECT * FROM {relation}) TO '{partial}' ({formats[path.suffix]})").fetchall()
     os.replace(partial, path)
 
 

@@ -18,7 +18,8 @@ def write_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame)
 
 
 def frame_markdown(frame: pd.DataFrame, digits: int = 2) -> str:
-    return frame.round(digits).to_markdown() if not frame.empty else "_no rows_"
+    numbers = frame.select_dtypes("number").columns
+    return frame.round({c: digits for c in numbers}).to_markdown() if not frame.empty else "_no rows_"
 
 
 @dg.asset(group_name="segments", kinds={"duckdb", "pandas"}, deps=["customer_segments"])

@@ -10,7 +10,7 @@ from segmentation_pipeline.defs.partitions import daily_partitions, event_window
 from segmentation_pipeline.defs.resources import Warehouse
 from segmentation_pipeline.domain.return_features import FACT_COLUMNS
 from segmentation_pipeline.settings import SETTINGS
-from segmentation_pipeline.warehouse import export_parquet, replace_days, run_in_transaction
+from segmentation_pipeline.warehouse import export_table, replace_days, run_in_transaction
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 RETURN_MACROS_SQL = (SQL_DIR / "return_events.sql").read_text()
@@ -62,7 +62,11 @@ def return_line_facts(context: dg.AssetExecutionContext, warehouse: Warehouse) -
     )
 
 
-@dg.asset(group_name="returns", kinds={"duckdb", "parquet"}, deps=[*RETURN_INPUTS, "customer_segments"])
+@dg.asset(
+    group_name="returns",
+    kinds={"duckdb", "parquet"},
+    deps=[*RETURN_INPUTS, "customer_segments", "rfm_segments", "return_scores"],
+)
 def return_scoring_state(warehouse: Warehouse) -> dg.MaterializeResult:
     """What every customer, product, category and the shop had bought and returned up to the latest
     staged data, exported as Parquet files the real-time scoring service reads to describe a new order."""
@@ -71,7 +75,7 @@ def return_scoring_state(warehouse: Warehouse) -> dg.MaterializeResult:
         run_in_transaction(con, SCORING_STATE_SQL, {})
         rows = {}
         for file_name, table in SCORING_STATE_TABLES.items():
-            export_parquet(con, table, SETTINGS.serving_dir / file_name)
+            export_table(con, table, SETTINGS.serving_dir / file_name)
             rows[table] = con.sql(f"SELECT count(*) FROM {table}").fetchall()[0][0]
         shop = markdown_preview(con, "SELECT * FROM returns.shop_state")
     return dg.MaterializeResult(

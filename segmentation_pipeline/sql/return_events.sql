@@ -42,3 +42,13 @@ UNION ALL
 SELECT customer_id, NULL, NULL, interaction_ts, NULL, 0, NULL, 0, 1
 FROM staging.service_interactions
 WHERE interaction_ts < before;
+
+-- observed_until(): the end of the latest day with staged events, the moment up to which
+-- the shop's history is known.
+CREATE OR REPLACE TEMP MACRO observed_until() AS (
+    SELECT CAST(max(day) + 1 AS TIMESTAMP) FROM (
+        SELECT max(_partition_date) AS day FROM staging.transactions
+        UNION ALL SELECT max(_partition_date) FROM staging.returns
+        UNION ALL SELECT max(_partition_date) FROM staging.service_interactions
+    )
+);

@@ -3,6 +3,10 @@
 -- event. The service adds its order's basket and turns counts into features with
 -- `build_features`. Needs the macros of `return_events.sql`.
 CREATE SCHEMA IF NOT EXISTS returns;
+-- Filled by the return_scores asset once a model is in production.
+CREATE TABLE IF NOT EXISTS returns.customer_expected_return_rate (
+    customer_id VARCHAR, expected_return_rate DOUBLE, scored_lines BIGINT
+);
 CREATE OR REPLACE TEMP TABLE scoring_events AS FROM return_events(TIMESTAMP 'infinity');
 CREATE OR REPLACE TABLE returns.customer_state AS
 WITH activity AS (
@@ -12,8 +16,12 @@ WITH activity AS (
            MAX(ts) FILTER (WHERE order_id IS NOT NULL) AS last_order_ts
     FROM scoring_events GROUP BY customer_id
 ), latest_segments AS (
-    SELECT customer_id, segment_name FROM segments.customer_segments
+    SELECT customer_id, segment_id, segment_name FROM segments.customer_segments
     WHERE as_of_day = (SELECT max(as_of_day) FROM segments.customer_segments)
+), latest_rfm AS (
+    SELECT r.customer_id, r.r_score, r.f_score, r.m_score, r.rfm_segment, s.recency_days, s.frequency, s.monetary_net
+    FROM segments.rfm AS r JOIN features.customer_snapshot AS s USING (as_of_day, customer_id)
+    WHERE r.as_of_day = (SELECT max(as_of_day) FROM segments.rfm)
 )
 SELECT
     customer_id,
@@ -23,10 +31,15 @@ SELECT
     LEAST(c.signup_ts, a.first_order_ts) AS first_seen_ts,
     a.last_order_ts,
     CAST(COALESCE(a.contacts, 0) AS BIGINT) AS customer_prior_contacts,
-    COALESCE(s.segment_name, 'none') AS customer_segment
+    COALESCE(s.segment_name, 'none') AS customer_segment,
+    s.segment_id,
+    rfm.r_score, rfm.f_score, rfm.m_score, rfm.rfm_segment, rfm.recency_days, rfm.frequency, rfm.monetary_net,
+    e.expected_return_rate
 FROM activity AS a
 FULL JOIN staging.customers AS c USING (customer_id)
-LEFT JOIN latest_segments AS s USING (customer_id);
+LEFT JOIN latest_segments AS s USING (customer_id)
+LEFT JOIN latest_rfm AS rfm USING (customer_id)
+LEFT JOIN returns.customer_expected_return_rate AS e USING (customer_id);
 CREATE OR REPLACE TABLE returns.product_state AS
 SELECT
     e.product_id,
@@ -50,10 +63,6 @@ CREATE OR REPLACE TABLE returns.shop_state AS
 SELECT
     CAST(COALESCE(SUM(bought_units), 0) AS BIGINT) AS shop_prior_units,
     CAST(COALESCE(SUM(returned_units), 0) AS BIGINT) AS shop_prior_returned_units,
-    (SELECT CAST(max(day) + 1 AS TIMESTAMP) FROM (
-        SELECT max(_partition_date) AS day FROM staging.transactions
-        UNION ALL SELECT max(_partition_date) FROM staging.returns
-        UNION ALL SELECT max(_partition_date) FROM staging.service_interactions
-    )) AS observed_until
+    observed_until() AS observed_until
 FROM scoring_events;
 DROP TABLE scoring_events;
