@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from segmentation_pipeline.definitions import all_assets, all_checks
-from segmentation_pipeline.defs.resources import Warehouse, build_resources
+from segmentation_pipeline.defs.resources import ReturnModelStore, Warehouse, build_resources
 from segmentation_pipeline.defs.returns import SCORING_STATE_TABLES
 from segmentation_pipeline.domain import quality
 from segmentation_pipeline.domain.return_features import FACT_COLUMNS
@@ -17,9 +17,17 @@ from segmentation_pipeline_tests.test_return_facts import facts_and_state_of_new
 TABLES = ["transactions", "returns", "customers", "campaign_exposures", "service_interactions"]
 
 
+def warehouse_resources(warehouse: Path) -> dict:
+    """The warehouse file and, beside it, its own model registry."""
+    return {
+        "warehouse": Warehouse(database=str(warehouse)),
+        "return_models": ReturnModelStore(root=str(warehouse.parent / "models")),
+    }
+
+
 def run(warehouse: Path, **partition) -> dg.ExecuteInProcessResult:
     """Materialise every asset and check into `warehouse`, for one partition or a range."""
-    resources = {**build_resources(), "warehouse": Warehouse(database=str(warehouse))}
+    resources = {**build_resources(), **warehouse_resources(warehouse)}
     if "start" in partition:
         partition = {
             "tags": {
@@ -35,7 +43,9 @@ def warehouse_snapshot(warehouse: Path) -> dict[str, list[tuple]]:
         names = [f"staging.{t}" for t in TABLES] + ["staging.quarantine"]
         names += ["features.customer_snapshot", "segments.rfm", "segments.customer_segments", "segments.segment_models"]
         names += ["returns.line_facts", *SCORING_STATE_TABLES.values()]
-        return {n: con.sql(f"SELECT * FROM {n} ORDER BY ALL").fetchall() for n in names}
+        # a customer's expected return rate comes from whichever model is in production
+        model_made = {"returns.customer_state": "EXCLUDE (expected_return_rate)"}
+        return {n: con.sql(f"SELECT * {model_made.get(n, '')} FROM {n} ORDER BY ALL").fetchall() for n in names}
 
 
 def blocking_failures(result: dg.ExecuteInProcessResult) -> list[str]:
@@ -289,3 +299,60 @@ def test_profiles_transitions_and_cohorts_describe_the_latest_segments(full_run)
     observed = rates.sum(axis=1)
     assert len(observed) >= 2 and ((observed - 1).abs() < 1e-9)[observed > 0].all()  # each row is a distribution
     assert first_month == (1.0, 1.0)  # every customer buys in their acquisition month
+
+
+def test_return_model_is_versioned_promoted_through_the_gate_and_scores_recent_lines(full_run):
+    from segmentation_pipeline.registry import ModelRegistry
+
+    warehouse, result = full_run
+    registry = ModelRegistry(warehouse.parent / "models")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        runs = con.sql("SELECT version, promoted, production_version FROM returns.model_runs").fetchall()
+        scored = con.sql(
+            "SELECT count(*), min(return_probability), max(return_probability), count(DISTINCT model_version) "
+            "FROM returns.recent_line_scores"
+        ).fetchall()[0]
+        recent = con.sql(
+            "SELECT count(*) FROM returns.line_facts WHERE as_of_day > (SELECT max(as_of_day) - 7 FROM returns.line_facts)"
+        ).fetchall()[0][0]
+        rates = con.sql(
+            "SELECT count(*), min(expected_return_rate), max(expected_return_rate) FROM "
+            "returns.customer_expected_return_rate"
+        ).fetchall()[0]
+        served_rates = con.sql("SELECT count(expected_return_rate) FROM returns.customer_state").fetchall()[0][0]
+    [(version, promoted, production)] = runs
+    assert promoted and registry.production_version() == production == version
+    card = registry.card(version)
+    assert {"model", "population_rate", "customer_rate"} <= set(card["test_metrics"])
+    assert card["test_metrics"]["model"]["roc_auc"] > card["test_metrics"]["population_rate"]["roc_auc"]
+    assert scored[0] == recent > 0 and 0 <= scored[1] <= scored[2] <= 1 and scored[3] == 1
+    assert rates[0] == served_rates > 0 and 0 <= rates[1] <= rates[2] <= 1
+    [check] = [e for e in result.get_asset_check_evaluations() if e.check_name == "new_model_promoted"]
+    assert check.passed
+
+
+def test_a_model_falling_behind_production_stays_out_and_the_check_says_why(full_run, tmp_path):
+    from segmentation_pipeline.definitions import all_assets, all_checks
+    from segmentation_pipeline.registry import ModelRegistry
+
+    warehouse, _ = full_run
+    copy = tmp_path / "warehouse.duckdb"
+    copy.write_bytes(warehouse.read_bytes())
+    registry = ModelRegistry(warehouse.parent / "models")
+    in_production = registry.production_version()
+    result = dg.materialize(
+        [*all_assets, *all_checks],
+        resources={**build_resources(), **warehouse_resources(warehouse), "warehouse": Warehouse(database=str(copy))},
+        selection=dg.AssetSelection.assets("return_model"),
+        # a new model must beat production by a whole point of ROC AUC: it cannot
+        run_config={"ops": {"return_model": {"config": {"gate_margin": -1.0}}}},
+    )
+    [check] = result.get_asset_check_evaluations()
+    with duckdb.connect(str(copy), read_only=True) as con:
+        version, promoted = con.sql(
+            "SELECT version, promoted FROM returns.model_runs ORDER BY trained_at DESC LIMIT 1"
+        ).fetchall()[0]
+    assert not promoted and version in registry.versions() and version != in_production
+    assert registry.production_version() == in_production
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert "falls behind production" in check.metadata["reason"].text

@@ -10,6 +10,7 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
+from segmentation_pipeline.registry import ModelRegistry
 from segmentation_pipeline.settings import SETTINGS, Settings
 from segmentation_pipeline.sources import RawSource, build_source
 
@@ -46,9 +47,19 @@ class SourceResource(dg.ConfigurableResource):
         )
 
 
+class ReturnModelStore(dg.ConfigurableResource):
+    """Where return model versions and the production pointer live (the scoring service reads the same folder)."""
+
+    root: str
+
+    def registry(self) -> ModelRegistry:
+        return ModelRegistry(Path(self.root))
+
+
 def build_resources(settings: Settings = SETTINGS) -> dict[str, dg.ConfigurableResource]:
     return {
         "warehouse": Warehouse(database=str(settings.warehouse_path)),
+        "return_models": ReturnModelStore(root=str(settings.return_models_dir)),
         "source": SourceResource(
             kind=settings.source,
             path=str(settings.source_path),

@@ -8,12 +8,11 @@ import pandas as pd
 
 from segmentation_pipeline.defs.insights import frame_markdown, write_frame
 from segmentation_pipeline.defs.metadata import table_schema
-from segmentation_pipeline.defs.resources import Warehouse
+from segmentation_pipeline.defs.resources import ReturnModelStore, Warehouse
 from segmentation_pipeline.defs.returns import LABELS_SQL, LINE_FACTS_TABLE, RETURN_MACROS_SQL
 from segmentation_pipeline.domain.return_features import RETURN_WINDOW_DAYS
 from segmentation_pipeline.domain.return_model import batch_scores
 from segmentation_pipeline.domain.return_training import ReturnTrainingSettings
-from segmentation_pipeline.registry import ModelRegistry
 from segmentation_pipeline.settings import SETTINGS
 from segmentation_pipeline.warehouse import export_table, run_in_transaction
 
@@ -74,13 +73,15 @@ def record_run(con: duckdb.DuckDBPyConnection, run: dict) -> None:
 
 
 @dg.asset(group_name="returns", kinds={"scikitlearn", "duckdb"}, deps=["return_line_facts"])
-def return_model(config: ReturnModelConfig, warehouse: Warehouse) -> dg.MaterializeResult:
+def return_model(
+    config: ReturnModelConfig, warehouse: Warehouse, return_models: ReturnModelStore
+) -> dg.MaterializeResult:
     """A new return-probability model trained on past order lines, chosen on a validation period,
     calibrated, and judged on the latest test period against the baselines and the production model.
     Every version is saved with its model card; it goes to production only through the quality gate."""
     from segmentation_pipeline.domain.return_training import train_return_model
 
-    registry = ModelRegistry(SETTINGS.return_models_dir)
+    registry = return_models.registry()
     with warehouse.get_connection() as con:
         lines = labelled_lines(con, config.window_days)
         known = int(lines["label_known"].sum())
@@ -181,11 +182,13 @@ class ReturnScoresConfig(dg.Config):
 
 
 @dg.asset(group_name="returns", kinds={"scikitlearn", "duckdb", "csv"}, deps=["return_model", "return_line_facts"])
-def return_scores(config: ReturnScoresConfig, warehouse: Warehouse) -> dg.MaterializeResult:
+def return_scores(
+    config: ReturnScoresConfig, warehouse: Warehouse, return_models: ReturnModelStore
+) -> dg.MaterializeResult:
     """The production model's return probability and top factors for every line of the most recent
     orders, and each customer's expected return rate, in the warehouse and as CSV exports for
     marketing and BI tools."""
-    model = ModelRegistry(SETTINGS.return_models_dir).load_production()
+    model = return_models.registry().load_production()
     with warehouse.get_connection() as con:
         latest = con.sql(f"SELECT max(as_of_day) FROM {LINE_FACTS_TABLE}").fetchall()[0][0]
         facts = con.execute(

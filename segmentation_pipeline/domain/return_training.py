@@ -566,7 +566,7 @@ def train_return_model(
     importlib.import_module("sklearn.ensemble")  # loads the OpenMP runtime, so that the limit applies to it
     created_at = clock()
     with threadpool_limits(limits=settings.n_jobs):
-        return _train(lines, settings, production, version or created_at.strftime("%Y%m%dT%H%M%SZ"), created_at)
+        return _train(lines, settings, production, version or created_at.strftime("%Y%m%dT%H%M%S%fZ"), created_at)
 
 
 def _train(
