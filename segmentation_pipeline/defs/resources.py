@@ -45,6 +45,10 @@ class SourceResource(dg.ConfigurableResource):
             synthetic_seed=self.synthetic_seed,
         )
 
+    def customer_truth_path(self) -> Path | None:
+        """The source's file of true customer types, or None when the source has no ground truth."""
+        return self.reader().customer_truth_path()
+
 
 def build_resources(settings: Settings = SETTINGS) -> dict[str, dg.ConfigurableResource]:
     return {
