@@ -1,11 +1,14 @@
 """Benchmark: wall time, peak memory and rows per second of each stage, on generated shops.
 
-    python -m segmentation_pipeline.benchmark [--scenario default|10m|serving] ...
+    python -m segmentation_pipeline.benchmark [--scenario default|10m|1m_segments|serving] ...
 
 Each stage runs in its own process so its peak resident memory is its own. The
 figures go to data/reports/benchmark.json and a markdown table beside it.
-``serving`` (only when asked for) measures the scoring API's latency at a steady 100
-requests per second, on the production model and scoring state of the settings.
+The `1m_segments` scenario (1,000,000 customers) adds the customer snapshot of the
+last day and the segmentation of every customer in it (refit and assignment, as the
+`customer_segments` asset does them). ``serving`` (only when asked for) measures the
+scoring API's latency at a steady 100 requests per second, on the production model and
+scoring state of the settings.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from segmentation_pipeline.serving.load_test import LatencyFigures, run_load_tes
 from segmentation_pipeline.settings import SETTINGS
 
 # Generated lines per customer are about 16.7, so customers set the size.
-SCENARIOS = {"default": 60_000, "10m": 620_000}
+SCENARIOS = {"default": 60_000, "10m": 620_000, "1m_segments": 1_000_000}
 SERVING = "serving"
 SERVING_SECONDS = 60
 START, DAYS = date(2024, 1, 1), 731
@@ -96,6 +99,35 @@ def stage(warehouse: Path) -> int:
         return sum(stage_window(con, TABLES[name], window).raw for name in ORDER)
 
 
+def snapshot_last_day(warehouse: Path) -> int:
+    """The customer snapshot of the window's last day, with the pipeline's snapshot SQL."""
+    from segmentation_pipeline.sql import SNAPSHOT_SQL, SNAPSHOT_TABLE
+    from segmentation_pipeline.warehouse import Window, replace_days
+
+    last = START + timedelta(days=DAYS - 1)
+    with duckdb.connect(str(warehouse)) as con:
+        return replace_days(
+            con, SNAPSHOT_TABLE, Window(last, last + timedelta(days=1)), SNAPSHOT_SQL, {"attribution_days": 14}
+        )
+
+
+def segment_last_day(warehouse: Path) -> int:
+    """Fit the segment model on the last day's customers and assign every one of them."""
+    from segmentation_pipeline.domain.segmentation import INPUT_COLUMNS, SegmentationSettings, refit
+    from segmentation_pipeline.sql import SNAPSHOT_TABLE
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        snapshot = con.sql(f"SELECT {', '.join(INPUT_COLUMNS)} FROM {SNAPSHOT_TABLE} ORDER BY customer_id").df()
+    fitted = refit(snapshot, START + timedelta(days=DAYS - 1), None, SegmentationSettings())
+    return len(fitted.assign(snapshot))
+
+
+# Stages run after generate, raw load and staging in some scenarios.
+FOLLOW_UP_STAGES: dict[str, list[tuple[str, Callable[[Path], int]]]] = {
+    "1m_segments": [("snapshot", snapshot_last_day), ("segmentation", segment_last_day)],
+}
+
+
 def write_reports(figures: list[StageFigures], out_dir: Path, serving: LatencyFigures | None = None) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     machine = {"python": platform.python_version(), "cpus": multiprocessing.cpu_count(), "duckdb": duckdb.__version__}
@@ -145,6 +177,8 @@ def main(argv: list[str] | None = None) -> None:
         figures.append(measure(scenario, "generate", partial(generate, folder, SCENARIOS[scenario])))
         figures.append(measure(scenario, "raw load", partial(load_raw, folder, warehouse)))
         figures.append(measure(scenario, "staging", partial(stage, warehouse)))
+        for name, work in FOLLOW_UP_STAGES.get(scenario, []):
+            figures.append(measure(scenario, name, partial(work, warehouse)))
     write_reports(figures, SETTINGS.reports_dir, serving)
     print(f"Figures written to {SETTINGS.reports_dir / 'benchmark.json'} and benchmark.md")
 

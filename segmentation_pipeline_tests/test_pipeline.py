@@ -1,5 +1,6 @@
 """The pipeline materialised with Dagster on a small generated shop (400 customers, Jan-Feb 2024)."""
 
+import re
 from pathlib import Path
 
 import dagster as dg
@@ -8,7 +9,7 @@ import pandas as pd
 import pytest
 
 from segmentation_pipeline.definitions import all_assets, all_checks
-from segmentation_pipeline.defs.resources import ReturnModelStore, Warehouse, build_resources
+from segmentation_pipeline.defs.resources import ReturnModelStore, SourceResource, Warehouse, build_resources
 from segmentation_pipeline.defs.returns import SCORING_STATE_TABLES
 from segmentation_pipeline.domain import quality
 from segmentation_pipeline.domain.return_features import FACT_COLUMNS
@@ -149,6 +150,27 @@ def test_failing_blocking_check_stops_downstream_assets(tmp_path, monkeypatch):
     assert "stg_returns" not in materialised
 
 
+def materialise(
+    warehouse: Path, asset: str, first_day: str = "2024-01-01", last_day: str = "2024-02-29", config: dict | None = None
+) -> dg.ExecuteInProcessResult:
+    """Materialise one asset alone against the warehouse, for a range of days, with optional run config."""
+    resources = {**build_resources(), "warehouse": Warehouse(database=str(warehouse))}
+    return dg.materialize(
+        [*all_assets, *all_checks],
+        resources=resources,
+        selection=dg.AssetSelection.assets(asset).without_checks(),
+        tags={"dagster/asset_partition_range_start": first_day, "dagster/asset_partition_range_end": last_day},
+        run_config={"ops": {asset: {"config": config}}} if config else None,
+        raise_on_error=False,
+    )
+
+
+def materialisation_metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
+    """Metadata of the asset's materialisation (the first partition's, all partitions of a run share it)."""
+    events = [e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == asset]
+    return events[0].step_materialization_data.materialization.metadata
+
+
 def run_check(warehouse: Path, asset: str, check: str, first_day: str, last_day: str) -> dg.AssetCheckEvaluation:
     """Run one check alone against the warehouse, for a range of days."""
     resources = {**build_resources(), "warehouse": Warehouse(database=str(warehouse))}
@@ -276,7 +298,13 @@ def test_every_customer_is_segmented_by_a_versioned_model(full_run):
         e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == "customer_segments"
     ][:1]
     metadata = event.step_materialization_data.materialization.metadata
-    assert "model selection scores" in metadata and "stability: mean adjusted Rand index" in metadata
+    assert "stability: mean adjusted Rand index" in metadata
+    scores = metadata["model selection scores"]
+    assert [r.data["k"] for r in scores.records] == list(range(2, 13))
+    assert [c.type for c in scores.schema.columns] == ["int", "float", "float", "float", "float"]
+    chart = metadata["model selection chart"].md_str
+    [chosen] = [line for line in chart.splitlines() if line.endswith("◀ chosen")]
+    assert chosen.split()[0] == str(metadata["k"].value)
     comparison = metadata["K-means against a Gaussian mixture (latest refit day)"].md_str
     assert "kmeans" in comparison and "gmm" in comparison
 
@@ -288,6 +316,7 @@ def test_profiles_transitions_and_cohorts_describe_the_latest_segments(full_run)
             "SELECT sum(share_customers), count(recommended_action) FROM segments.segment_profiles"
         ).fetchall()[0]
         profiled = con.sql("SELECT count(*) FROM segments.segment_profiles").fetchall()[0][0]
+        top_categories = [r[0] for r in con.sql("SELECT top_categories FROM segments.segment_profiles").fetchall()]
         latest_segments = con.sql(
             "SELECT count(DISTINCT segment_id) FROM segments.customer_segments "
             "WHERE as_of_day = (SELECT max(as_of_day) FROM segments.customer_segments)"
@@ -296,6 +325,7 @@ def test_profiles_transitions_and_cohorts_describe_the_latest_segments(full_run)
         first_month = con.sql("SELECT min(m0), max(m0) FROM segments.cohort_retention").fetchall()[0]
     assert shares == pytest.approx(1.0)
     assert actions == profiled == latest_segments
+    assert top_categories and all(re.fullmatch(r"[a-z]+ \d+%(, [a-z]+ \d+%){0,2}", t) for t in top_categories)
     observed = rates.sum(axis=1)
     assert len(observed) >= 2 and ((observed - 1).abs() < 1e-9)[observed > 0].all()  # each row is a distribution
     assert first_month == (1.0, 1.0)  # every customer buys in their acquisition month
@@ -356,3 +386,83 @@ def test_a_model_falling_behind_production_stays_out_and_the_check_says_why(full
     assert registry.production_version() == in_production
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
     assert "falls behind production" in check.metadata["reason"].text
+
+
+def test_latest_segments_are_compared_with_the_latent_types_of_the_generated_shop(full_run):
+    warehouse, result = full_run
+    metadata = materialisation_metadata(result, "segments_vs_latent_types")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        confusion = con.sql("SELECT * FROM segments.latent_type_confusion").df().set_index("latent_type")
+        latest = con.sql(
+            "SELECT segment_name, count(*) FROM segments.customer_segments "
+            "WHERE as_of_day = (SELECT max(as_of_day) FROM segments.customer_segments) GROUP BY 1"
+        ).fetchall()
+    assert dict(confusion.sum()) == dict(latest)
+    assert set(confusion.index) <= {"vip", "frequent_small", "bargain_hunter", "regular", "one_time", "serial_returner"}
+    assert metadata["customers compared"].value == confusion.to_numpy().sum()
+    assert -1 <= metadata["adjusted Rand index"].value <= 1
+    assert "latent_type" in metadata["customers per latent type (rows) and segment (columns)"].md_str
+
+
+def test_without_ground_truth_the_comparison_says_so(full_run, tmp_path):
+    warehouse, _ = full_run
+    copy = tmp_path / "copy.duckdb"
+    copy.write_bytes(warehouse.read_bytes())
+    resources = {
+        **build_resources(),
+        "warehouse": Warehouse(database=str(copy)),
+        "source": SourceResource(kind="files", path=str(tmp_path), partitions_start="2024-01-01"),
+    }
+    result = dg.materialize(
+        [*all_assets, *all_checks], resources=resources, selection=dg.AssetSelection.assets("segments_vs_latent_types")
+    )
+    metadata = materialisation_metadata(result, "segments_vs_latent_types")
+    assert metadata["ground truth"].value.startswith("none:")
+    assert "adjusted Rand index" not in metadata
+
+
+def test_transitions_between_two_chosen_days(full_run, tmp_path):
+    warehouse, _ = full_run
+    copy = tmp_path / "copy.duckdb"
+    copy.write_bytes(warehouse.read_bytes())
+    chosen = {"from_day": "2024-02-10", "to_day": "2024-02-20", "forecast_periods": 2}
+    result = materialise(copy, "segment_transitions", config=chosen)
+    assert result.success
+    metadata = materialisation_metadata(result, "segment_transitions")
+    assert (metadata["from"].value, metadata["to"].value) == ("2024-02-10", "2024-02-20")
+    with duckdb.connect(str(copy), read_only=True) as con:
+        moved = con.sql("SELECT sum(COLUMNS(* EXCLUDE from_segment)) FROM segments.transition_counts").fetchall()[0]
+        customers = con.sql(
+            "SELECT count(DISTINCT customer_id) FROM segments.customer_segments "
+            "WHERE as_of_day IN ('2024-02-10', '2024-02-20')"
+        ).fetchall()[0][0]
+        periods = con.sql("SELECT list(period ORDER BY period) FROM segments.size_forecast").fetchall()[0][0]
+    assert sum(moved) == customers
+    assert periods == [0, 1, 2]
+
+    missing = materialise(copy, "segment_transitions", config={"from_day": "2023-06-30"})
+    assert not missing.success
+    [failure] = [e for e in missing.all_events if e.is_step_failure]
+    assert "from_day: no segments on 2023-06-30" in failure.step_failure_data.error.to_string()
+
+
+def test_segment_ids_and_names_do_not_flip_when_unchanged_data_is_segmented_again(full_run, tmp_path):
+    warehouse, _ = full_run
+    copy = tmp_path / "copy.duckdb"
+    copy.write_bytes(warehouse.read_bytes())
+    with duckdb.connect(str(copy), read_only=True) as con:
+        [(refit_day, earlier_models)] = con.sql(
+            "SELECT max(fitted_on), count(*) - 1 FROM segments.segment_models"
+        ).fetchall()
+        query = (
+            "SELECT as_of_day, customer_id, segment_id, segment_name FROM segments.customer_segments "
+            f"WHERE as_of_day >= '{refit_day}' ORDER BY ALL"
+        )
+        before = con.sql(query).fetchall()
+    assert earlier_models >= 1 and len(before) > 0
+    # the latest refit is redone on the same snapshots, matched to the model in force before it
+    result = materialise(copy, "customer_segments", first_day=str(refit_day), last_day="2024-02-29")
+    assert result.success
+    assert materialisation_metadata(result, "customer_segments")["model refits in this run"].value == 1
+    with duckdb.connect(str(copy), read_only=True) as con:
+        assert con.sql(query).fetchall() == before

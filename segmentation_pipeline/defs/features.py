@@ -1,17 +1,13 @@
 """Features layer: point-in-time customer snapshots, one partition per day."""
 
-from pathlib import Path
-
 import dagster as dg
 
 from segmentation_pipeline.defs.metadata import markdown_preview, table_schema
 from segmentation_pipeline.defs.partitions import daily_partitions, event_window, single_run_backfill
 from segmentation_pipeline.defs.resources import Warehouse
 from segmentation_pipeline.domain.features import SNAPSHOT_COLUMNS
+from segmentation_pipeline.sql import SNAPSHOT_SQL, SNAPSHOT_TABLE
 from segmentation_pipeline.warehouse import replace_days
-
-SNAPSHOT_SQL = (Path(__file__).resolve().parent.parent / "sql" / "customer_snapshot.sql").read_text()
-SNAPSHOT_TABLE = "features.customer_snapshot"
 
 
 class SnapshotConfig(dg.Config):

@@ -46,6 +46,10 @@ class SourceResource(dg.ConfigurableResource):
             synthetic_seed=self.synthetic_seed,
         )
 
+    def customer_truth_path(self) -> Path | None:
+        """The source's file of true customer types, or None when the source has no ground truth."""
+        return self.reader().customer_truth_path()
+
 
 class ReturnModelStore(dg.ConfigurableResource):
     """Where return model versions and the production pointer live (the scoring service reads the same folder)."""

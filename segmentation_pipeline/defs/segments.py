@@ -13,7 +13,7 @@ from segmentation_pipeline.defs.features import SNAPSHOT_TABLE
 from segmentation_pipeline.defs.metadata import counts_markdown, table_schema
 from segmentation_pipeline.defs.partitions import daily_partitions, event_window, single_run_backfill
 from segmentation_pipeline.defs.resources import Warehouse
-from segmentation_pipeline.domain.segmentation import STABILITY_THRESHOLD, SegmentationSettings
+from segmentation_pipeline.domain.segmentation import INPUT_COLUMNS, STABILITY_THRESHOLD, SegmentationSettings
 from segmentation_pipeline.warehouse import Window, replace_days
 
 RFM_TABLE = "segments.rfm"
@@ -81,10 +81,7 @@ def rfm_segments(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
 
 SEGMENTS_TABLE = "segments.customer_segments"
 MODELS_TABLE = "segments.segment_models"
-SNAPSHOT_FEATURES = (
-    "customer_id, recency_days, frequency, monetary_net, avg_order_value, return_rate_units, tenure_days, "
-    "category_breadth, service_contacts, campaign_responses"
-)
+SNAPSHOT_FEATURES = ", ".join(INPUT_COLUMNS)
 
 
 class SegmentationConfig(dg.Config):
@@ -143,12 +140,23 @@ def register_model(con: duckdb.DuckDBPyConnection, fitted, folder: Path) -> None
     ).fetchall()
 
 
-def k_scores_markdown(scores) -> str:
-    header = "| k | inertia | silhouette | Davies-Bouldin | Calinski-Harabasz |\n|---:|---:|---:|---:|---:|\n"
-    return header + "\n".join(
-        f"| {int(r.k)} | {r.inertia:,.0f} | {r.silhouette:.3f} | {r.davies_bouldin:.3f} | {r.calinski_harabasz:,.0f} |"
-        for r in scores.itertuples()
-    )
+K_SCORES_SCHEMA = dg.TableSchema(
+    columns=[
+        dg.TableColumn("k", "int", description="Number of segments."),
+        dg.TableColumn("inertia", "float", description="Within-segment sum of squares (lower is tighter)."),
+        dg.TableColumn("silhouette", "float", description="Mean silhouette width (higher is better)."),
+        dg.TableColumn("davies_bouldin", "float", description="Davies-Bouldin index (lower is better)."),
+        dg.TableColumn("calinski_harabasz", "float", description="Calinski-Harabasz index (higher is better)."),
+    ]
+)
+
+
+def k_scores_table(scores: pd.DataFrame) -> dg.MetadataValue:
+    """The model-selection scores as a typed metadata table, one row per k (undefined scores empty)."""
+    columns = [c.name for c in K_SCORES_SCHEMA.columns]
+    typed = scores[columns].astype({"k": "int64"}).round(4).astype(object)
+    records = [dg.TableRecord(row) for row in typed.where(typed.notna(), None).to_dict("records")]
+    return dg.MetadataValue.table(records=records, schema=K_SCORES_SCHEMA)
 
 
 @dg.asset(
@@ -164,6 +172,7 @@ def customer_segments(
     """Every customer's behavioural segment (K-means on transformed, scaled snapshot features) for each day.
     The model is versioned and refitted every `refit_every_days`; refits keep segment ids by matching
     centroids, so ids and names do not flip between daily refreshes."""
+    from segmentation_pipeline.domain.charts import k_scores_chart
     from segmentation_pipeline.domain.clustering import apply_scaling, compare_algorithms
     from segmentation_pipeline.domain.segmentation import needs_refit, refit
 
@@ -219,7 +228,8 @@ def customer_segments(
             "model version": latest.version,
             "k": latest.model.k,
             "how k was chosen": latest.k_reason,
-            "model selection scores": dg.MetadataValue.md(k_scores_markdown(latest.k_scores)),
+            "model selection scores": k_scores_table(latest.k_scores),
+            "model selection chart": dg.MetadataValue.md(k_scores_chart(latest.k_scores, latest.model.k)),
             "stability: mean adjusted Rand index": round(latest.stability.mean_ari, 3),
             "stability: Jaccard per segment": dg.MetadataValue.json(
                 {latest.names[s]: round(j, 3) for s, j in latest.stability.jaccard.items()}

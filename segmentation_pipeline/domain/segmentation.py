@@ -24,6 +24,9 @@ from segmentation_pipeline.domain import clustering
 # patterns, above 0.85 highly stable).
 STABILITY_THRESHOLD = 0.6
 
+INPUT_COLUMNS: tuple[str, ...] = ("customer_id", *clustering.CLUSTER_FEATURES, "campaign_responses")
+"""Snapshot columns a refit and an assignment read: the model features plus what the profiles report."""
+
 
 @dataclass(frozen=True)
 class SegmentationSettings:

@@ -12,6 +12,7 @@ row-normalised rates drive a simple Markov projection of segment sizes.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -98,3 +99,60 @@ def markov_forecast(rates: pd.DataFrame, current_sizes: pd.Series, periods: int 
     for _ in range(periods):
         projection.append(projection[-1] @ step.to_numpy())
     return pd.DataFrame(projection, columns=states).rename_axis(index="period", columns="segment")
+
+
+def snapshot_pair(
+    dates: Iterable[date], from_day: date | None = None, to_day: date | None = None
+) -> tuple[date, date] | None:
+    """The two snapshot dates to compare: the chosen ones, by default the previous month end and the latest.
+
+    ``to_day`` defaults to the latest month end (``monthly_snapshot_dates``), ``from_day`` to
+    the last month end before ``to_day``. A chosen day without snapshots, or a ``from_day``
+    not before ``to_day``, or a default that cannot be found next to a chosen day, is a
+    ValueError naming the field; None when neither is chosen and there are fewer than two
+    month ends to compare.
+    """
+    available = sorted(set(dates))
+    for field, day in (("from_day", from_day), ("to_day", to_day)):
+        if day is not None and day not in available:
+            span = f"{available[0]} to {available[-1]}" if available else "none yet"
+            raise ValueError(f"{field}: no segments on {day} (days with segments: {span})")
+    month_ends = monthly_snapshot_dates(available)
+    chosen = from_day is not None or to_day is not None
+    if to_day is None:
+        later = [d for d in month_ends if from_day is None or d > from_day]
+        to_day = later[-1] if later else None
+        if to_day is None and chosen:
+            raise ValueError(f"to_day: no month end with segments after from_day {from_day}; choose one")
+    if from_day is None and to_day is not None:
+        earlier = [d for d in month_ends if d < to_day]
+        from_day = earlier[-1] if earlier else None
+        if from_day is None and chosen:
+            raise ValueError(f"from_day: no month end with segments before to_day {to_day}; choose one")
+    if from_day is None or to_day is None:
+        return None
+    if from_day >= to_day:
+        raise ValueError(f"from_day: {from_day} must come before to_day {to_day}")
+    return from_day, to_day
+
+
+@dataclass(frozen=True)
+class Migration:
+    """Moves between two snapshot dates and the sizes they lead to (see ``transition_matrix``, ``markov_forecast``)."""
+
+    counts: pd.DataFrame
+    rates: pd.DataFrame
+    forecast: pd.DataFrame
+
+
+def segment_migration(assignments: pd.DataFrame, from_date: date, to_date: date, periods: int = 3) -> Migration:
+    """Transition counts and rates from ``from_date`` to ``to_date``, and sizes ``periods`` such steps ahead.
+
+    The forecast starts from the segment sizes at ``to_date`` and moves customers at the
+    observed rates (newly acquired customers not modelled).
+    """
+    counts, rates = transition_matrix(assignments, from_date, to_date)
+    current = assignments.loc[pd.to_datetime(assignments["as_of"]) == pd.Timestamp(to_date), "segment"].value_counts()
+    segments = [c for c in rates.columns if c in rates.index]
+    forecast = markov_forecast(rates.loc[segments, [*segments, GONE]], current, periods=periods)
+    return Migration(counts, rates, forecast)

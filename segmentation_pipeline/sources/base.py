@@ -14,6 +14,7 @@ four lineage columns:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Protocol
 
 import duckdb
@@ -36,6 +37,9 @@ class RawSource(Protocol):
 
     def describe(self) -> str:
         """One line naming the source for metadata."""
+
+    def customer_truth_path(self) -> Path | None:
+        """Parquet file of each customer's true (latent) type, when the source knows it; None otherwise."""
 
 
 def relation_columns(con: duckdb.DuckDBPyConnection, relation: str, path: object, reading_as: str) -> list[str]:

@@ -81,3 +81,6 @@ class FilesSource:
 
     def describe(self) -> str:
         return f"files in {self.folder}"
+
+    def customer_truth_path(self) -> None:
+        """Real data: customers' true types are unknown."""

@@ -158,3 +158,6 @@ class OnlineRetailSource:
 
     def describe(self) -> str:
         return f"UCI Online Retail file {self.path}"
+
+    def customer_truth_path(self) -> None:
+        """Real data: customers' true types are unknown."""

@@ -41,5 +41,10 @@ class SyntheticSource:
     def table_sql(self, con: duckdb.DuckDBPyConnection, table: Table) -> str:
         return FilesSource(self.folder).table_sql(con, table)
 
+    def customer_truth_path(self) -> Path | None:
+        """The generator's customer ground truth (``latent_type`` per ``customer_id``), once generated."""
+        path = self.folder / "ground_truth" / "customer_truth.parquet"
+        return path if path.exists() else None
+
     def describe(self) -> str:
         return f"synthetic shop of {self.n_customers:,} customers (seed {self.seed}) in {self.folder}"

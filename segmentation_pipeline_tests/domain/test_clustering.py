@@ -25,6 +25,7 @@ from segmentation_pipeline.domain.clustering import (
     search_k,
     segment_profiles,
     silhouette_scores,
+    top_categories,
 )
 from segmentation_pipeline_tests.imports import loaded_by_import
 
@@ -298,6 +299,49 @@ def test_segment_profiles_shares_sum_to_one_and_describe_the_segments():
     assert profiles.loc[10, "median_frequency"] == pytest.approx(np.median(frame["frequency"][kinds == 0]))
     weights = profiles["share_customers"]
     np.testing.assert_allclose((profiles[[f"z_{f}" for f in CLUSTER_FEATURES]].T * weights).sum(axis=1), 0, atol=1e-9)
+
+
+def test_top_categories_rank_each_segments_net_spend_by_hand():
+    spend = pd.DataFrame(
+        [
+            ("a", "apparel", 40.0),
+            ("a", "shoes", 30.0),
+            ("b", "apparel", 20.0),
+            ("b", "home", 10.0),
+            ("b", "electronics", -20.0),  # refunded more than bought: left out of the shares
+            ("c", "books", 30.0),
+            ("c", "toys", 30.0),
+            ("d", "toys", -10.0),  # refunds of toys bought earlier
+            ("e", "sports", 10.0),
+            ("e", "beauty", 10.0),
+            ("g", "electronics", 999.0),  # not segmented: ignored
+        ],
+        columns=["customer_id", "category", "net_spend"],
+    )
+    segments = pd.Series({"a": 1, "b": 1, "c": 2, "d": 2, "e": 3, "f": 4})
+    # segment 1: apparel 60 of the 100 spent where positive, shoes 30, home 10; segment 2: books 30 and toys 20 of 50
+    assert top_categories(spend, segments, n=2).to_dict() == {
+        1: "apparel 60%, shoes 30%",
+        2: "books 60%, toys 40%",
+        3: "beauty 50%, sports 50%",  # a tie goes by name
+        4: "",  # no spend
+    }
+    assert top_categories(spend, segments)[1] == "apparel 60%, shoes 30%, home 10%"
+
+
+def test_segment_profiles_name_the_top_categories_when_given_category_spend():
+    frame, kinds = snapshot()
+    labels = np.array([10, 20, 30, 40])[kinds]
+    favourite = np.array(["apparel", "shoes", "home", "books"])[kinds]
+    spend = pd.DataFrame({"customer_id": frame["customer_id"], "category": favourite, "net_spend": 5.0})
+    profiles = segment_profiles(frame, labels, spend)
+    assert profiles["top_categories"].to_dict() == {
+        10: "apparel 100%",
+        20: "shoes 100%",
+        30: "home 100%",
+        40: "books 100%",
+    }
+    assert "top_categories" not in segment_profiles(frame, labels).columns
 
 
 def profile_table(rows: dict[int, dict[str, float]]) -> pd.DataFrame:

@@ -13,6 +13,8 @@ from segmentation_pipeline.domain.transitions import (
     NEW,
     markov_forecast,
     monthly_snapshot_dates,
+    segment_migration,
+    snapshot_pair,
     transition_matrix,
 )
 
@@ -103,3 +105,42 @@ def test_markov_forecast_on_transition_matrix_output_conserves_customers():
     forecast = markov_forecast(rates, pd.Series({"A": 2, "B": 2, "C": 1}), periods=3)
     assert forecast.sum(axis=1).tolist() == pytest.approx([5, 5, 5, 5])
     assert forecast[GONE].is_monotonic_increasing
+
+
+SNAPSHOT_DAYS = [date(2024, 1, d) for d in (15, 30, 31)] + [date(2024, 2, d) for d in (1, 28)] + [date(2024, 3, 2)]
+
+
+def test_snapshot_pair_defaults_to_the_last_two_month_ends():
+    assert snapshot_pair(SNAPSHOT_DAYS) == (date(2024, 2, 28), date(2024, 3, 2))
+    assert snapshot_pair(SNAPSHOT_DAYS[:3]) is None  # one month end: nothing to compare
+
+
+def test_snapshot_pair_takes_any_two_chosen_days_and_fills_the_other_from_month_ends():
+    assert snapshot_pair(SNAPSHOT_DAYS, date(2024, 1, 15), date(2024, 1, 30)) == (date(2024, 1, 15), date(2024, 1, 30))
+    assert snapshot_pair(SNAPSHOT_DAYS, to_day=date(2024, 2, 28)) == (date(2024, 1, 31), date(2024, 2, 28))
+    assert snapshot_pair(SNAPSHOT_DAYS, from_day=date(2024, 1, 15)) == (date(2024, 1, 15), date(2024, 3, 2))
+
+
+@pytest.mark.parametrize(
+    ("from_day", "to_day", "field"),
+    [
+        (date(2024, 1, 16), None, "from_day: no segments on 2024-01-16"),
+        (None, date(2024, 4, 30), "to_day: no segments on 2024-04-30"),
+        (date(2024, 2, 28), date(2024, 1, 31), "from_day: 2024-02-28 must come before"),
+        (None, date(2024, 1, 15), "from_day: no month end with segments before"),
+        (date(2024, 3, 2), None, "to_day: no month end with segments after"),
+    ],
+)
+def test_snapshot_pair_names_the_field_of_an_impossible_choice(from_day, to_day, field):
+    with pytest.raises(ValueError, match=field):
+        snapshot_pair(SNAPSHOT_DAYS, from_day, to_day)
+
+
+def test_segment_migration_forecasts_from_the_sizes_at_the_later_date():
+    migration = segment_migration(_assignments(), JAN, FEB, periods=2)
+    pd.testing.assert_frame_equal(migration.counts, transition_matrix(_assignments(), JAN, FEB)[0])
+    assert migration.forecast.index.tolist() == [0, 1, 2]
+    # February: A = c1, c6; B = c2, c3; C = c4. A keeps a third, sends a third to B and a third away
+    assert migration.forecast.loc[0, ["A", "B", "C", GONE]].tolist() == [2, 2, 1, 0]
+    assert migration.forecast.loc[1, "A"] == pytest.approx(2 / 3)
+    assert migration.forecast.loc[1].sum() == pytest.approx(5)
