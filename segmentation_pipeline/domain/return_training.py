@@ -560,7 +560,7 @@ def train_return_model(
 ) -> TrainingResult:
     """Train, choose, calibrate and judge a return model on labelled order lines, and decide
     whether it should replace ``production`` (the model now in production, scored on the same
-    test lines). ``version`` defaults to the creation time, ``YYYYMMDDTHHMMSSZ``."""
+    test lines). ``version`` defaults to the creation time to the microsecond, ``YYYYMMDDTHHMMSSffffffZ``."""
     from threadpoolctl import threadpool_limits
 
     importlib.import_module("sklearn.ensemble")  # loads the OpenMP runtime, so that the limit applies to it

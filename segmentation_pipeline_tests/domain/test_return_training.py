@@ -187,7 +187,7 @@ def test_return_rates_by_group_add_up_and_price_bands_are_train_quintiles(lines,
 
 def test_card_is_json_with_every_field(result):
     card = json.loads(json.dumps(result.card, allow_nan=False))
-    assert card["created_at"] == "2025-01-31T06:00:00+00:00" and card["version"] == "20250131T060000Z"
+    assert card["created_at"] == "2025-01-31T06:00:00+00:00" and card["version"] == "20250131T060000000000Z"
     windows = card["windows"]
     assert windows["train"]["last_order_ts"] < windows["validation"]["first_order_ts"]
     assert windows["validation"]["last_order_ts"] < windows["test"]["first_order_ts"]
