@@ -39,30 +39,21 @@ def feature_frame(rows: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
 
 def train_model(version: str, seed: int = 0, rows: int = 600) -> ReturnModel:
     """A small calibrated gradient-boosting return model on generated features."""
-    from sklearn.compose import ColumnTransformer
-    from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.isotonic import IsotonicRegression
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OrdinalEncoder
+
+    from segmentation_pipeline.domain.return_training import (
+        ReturnTrainingSettings,
+        candidate_pipeline,
+        reference_values,
+    )
 
     features, labels = feature_frame(rows, seed)
-    categorical = list(CATEGORICAL_FEATURES)
-    encoder = ColumnTransformer(
-        [("categories", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1), categorical)],
-        remainder="passthrough",
-        verbose_feature_names_out=False,
-    )
-    classifier = HistGradientBoostingClassifier(
-        max_iter=30, categorical_features=list(range(len(categorical))), random_state=seed
-    )
+    settings = ReturnTrainingSettings(seed=seed, boosting_max_iter=30, category_min_lines=1)
     half = rows // 2
-    pipeline = Pipeline([("encode", encoder), ("classify", classifier)]).fit(features.iloc[:half], labels[:half])
+    pipeline = candidate_pipeline("hist_gradient_boosting", settings).fit(features.iloc[:half], labels[:half])
     scores = pipeline.predict_proba(features.iloc[half:])[:, 1]
     calibrator = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(scores, labels[half:])
-    reference = {
-        name: features[name].mode()[0] if name in CATEGORICAL_FEATURES else float(features[name].median())
-        for name in FEATURE_COLUMNS
-    }
+    reference = reference_values(features)
     card = {"version": version, "features": list(FEATURE_COLUMNS), "metrics": {"train_rows": rows}}
     return ReturnModel(version, "hist_gradient_boosting", pipeline, calibrator, reference, card)
 

@@ -42,6 +42,53 @@ class SigmoidCalibrator:
         return 1.0 / (1.0 + np.exp(-(self.slope * self.log_odds(scores) + self.intercept)))
 
 
+@dataclass(frozen=True)
+class ColumnLookup:
+    """A fitted column step (ordinal-coded categories, numbers passed through) as plain lookups.
+
+    It builds the same matrix as the pipeline's ``ColumnTransformer`` without scikit-learn's
+    per-call checks, which cost more than the trees when an order of a few lines is scored.
+    ``outputs`` lists the matrix columns in order, each a feature and its category codes
+    (None for a number); a category the encoder never saw gets ``unknown``.
+    """
+
+    outputs: tuple[tuple[str, dict[str, float] | None], ...]
+    unknown: float
+
+    @classmethod
+    def of(cls, columns: Any) -> ColumnLookup:
+        from sklearn.preprocessing import FunctionTransformer, OrdinalEncoder
+
+        names = list(columns.feature_names_in_)
+        outputs, unknown = [], np.nan
+        for _, step, selected in columns.transformers_:
+            selected = [names[c] if isinstance(c, int | np.integer) else c for c in selected]
+            if step == "drop":
+                continue
+            if step == "passthrough" or (isinstance(step, FunctionTransformer) and step.func is None):
+                outputs += [(name, None) for name in selected]
+                continue
+            if not isinstance(step, OrdinalEncoder):
+                raise TypeError(f"cannot turn column step {step!r} into lookups")
+            unknown = float(step.unknown_value)
+            for j, name in enumerate(selected):
+                # every column gets this column's categories; the others' codes are not read
+                probe = pd.DataFrame({other: step.categories_[j] for other in selected})
+                codes = step.transform(probe)[:, j].astype(float)
+                outputs.append((name, dict(zip(step.categories_[j], codes, strict=True))))
+        return cls(tuple(outputs), unknown)
+
+    def matrix(self, features: pd.DataFrame) -> np.ndarray:
+        return np.column_stack(
+            [
+                features[name].to_numpy(dtype=np.float64)
+                if codes is None
+                else np.fromiter((codes.get(v, self.unknown) for v in features[name]), np.float64, len(features))
+                for name, codes in self.outputs
+            ]
+        )
+
+
 @dataclass(eq=False)
 class ReturnModel:
     """One trained model version.
@@ -61,8 +108,12 @@ class ReturnModel:
     reference: dict[str, Any]
     card: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.columns = ColumnLookup.of(self.pipeline[0])
+
     def raw_scores(self, features: pd.DataFrame) -> np.ndarray:
-        return pipeline_scores(self.pipeline, features)
+        """The pipeline's uncalibrated score of every line, computed through ``columns``."""
+        return self.pipeline[-1].predict_proba(self.columns.matrix(features))[:, 1]
 
     def predict(self, features: pd.DataFrame) -> np.ndarray:
         """Calibrated return probability of every line."""

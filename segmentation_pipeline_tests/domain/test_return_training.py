@@ -12,7 +12,7 @@ import pytest
 
 from segmentation_pipeline.domain import return_training
 from segmentation_pipeline.domain.return_features import FEATURE_COLUMNS, build_features
-from segmentation_pipeline.domain.return_model import SigmoidCalibrator
+from segmentation_pipeline.domain.return_model import ReturnModel, SigmoidCalibrator
 from segmentation_pipeline.domain.return_training import (
     BASELINES,
     ReturnTrainingSettings,
@@ -251,3 +251,14 @@ def test_forest_predicts_on_one_thread_after_training(lines):
 
 def test_module_import_loads_neither_scikit_learn_nor_dagster():
     assert loaded_by_import(return_training.__name__, ("sklearn", "dagster")) == []
+
+
+@pytest.mark.parametrize("algorithm", sorted(return_training.ALGORITHMS))
+def test_model_scores_through_its_lookups_exactly_as_through_the_pipeline(lines, algorithm):
+    features = build_features(lines.head(3_000))
+    pipeline = candidate_pipeline(algorithm, SETTINGS).fit(features, lines["returned"].head(3_000))
+    model = ReturnModel("v", algorithm, pipeline, calibrator=None, reference={})
+    scored = features.head(200).copy()
+    scored.loc[:20, "category"] = "never seen"  # unknown to the encoder
+    scored.loc[20:40, "customer_segment"] = scored["customer_segment"].iloc[0]
+    np.testing.assert_array_equal(model.raw_scores(scored), pipeline.predict_proba(scored)[:, 1])
