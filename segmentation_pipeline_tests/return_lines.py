@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from segmentation_pipeline.domain.return_features import FACT_COLUMNS
+
 CATEGORIES = {"dresses": 0.6, "shoes": 0.4, "shirts": 0.2, "sports": 0.0, "beauty": -0.4, "home": -0.6, "books": -1.0}
 SEGMENTS = ["VIP", "Regulars", "New", "Bargain Hunters", "none"]
 PRICE_EFFECT = 5.0
@@ -69,7 +71,7 @@ def labelled_lines(orders: int, seed: int = 0, start: str = "2024-01-01", days: 
     returned = rng.random(n) < sigmoid(logit)
     recent = order_ts[order] > order_ts.max() - pd.Timedelta(days=30)
     basket = pd.DataFrame({"order": order, "quantity": quantity, "value": line_value}).groupby("order")
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "order_id": [f"O{i:07d}" for i in order],
             "line_no": line_no,
@@ -107,3 +109,14 @@ def labelled_lines(orders: int, seed: int = 0, start: str = "2024-01-01", days: 
             "label_known": returned | ~recent,
         }
     )
+    customer_lines = rng.binomial(customer_units, 0.7)
+    product_lines = rng.binomial(product_units, 0.7)
+    counts = {
+        "customer_prior_lines": customer_lines,
+        "customer_prior_returns": rng.binomial(customer_lines, sigmoid(-1.6 + customer_propensity[c])),
+        "product_prior_lines": product_lines,
+        "product_prior_returns": rng.binomial(product_lines, product_rate),
+        "shop_prior_lines": np.full(n, 700_000),
+        "shop_prior_returns": np.full(n, 126_000),
+    }
+    return frame.assign(**counts)[[*FACT_COLUMNS, "returned", "label_known"]]

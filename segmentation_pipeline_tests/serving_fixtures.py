@@ -24,10 +24,16 @@ def feature_frame(rows: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
     rng = np.random.default_rng(seed)
     numeric = [name for name in FEATURE_COLUMNS if name not in CATEGORICAL_FEATURES]
     frame = pd.DataFrame({name: rng.gamma(2.0, 2.0, rows) for name in numeric})
-    for name in ("customer_return_rate", "product_return_rate", "category_return_rate", "discount_share"):
+    for name in (
+        "customer_return_rate",
+        "customer_return_share",
+        "product_return_rate",
+        "product_return_share",
+        "category_return_rate",
+        "discount_share",
+        "value_share",
+    ):
         frame[name] = rng.beta(2, 6, rows)
-    frame["hour"] = rng.integers(0, 24, rows).astype(float)
-    frame["weekday"] = rng.integers(0, 7, rows).astype(float)
     frame["category"] = rng.choice(CATEGORIES, rows)
     frame["channel"] = rng.choice(["web", "app"], rows)
     frame["country"] = rng.choice(["DE", "FR"], rows)
@@ -73,12 +79,15 @@ def write_state(folder: Path, customers: int = 50, products: int = 20, seed: int
     first_seen = observed_until - pd.to_timedelta(rng.integers(1, 700, customers), unit="D")
     units = rng.integers(1, 60, customers)
     returned = (units * rng.beta(2, 6, customers)).astype(int)
+    lines = rng.integers(1, units + 1)
     pd.DataFrame(
         {
             "customer_id": [f"C{i:05d}" for i in range(customers)],
             "customer_prior_orders": rng.integers(1, 20, customers),
             "customer_prior_units": units,
             "customer_prior_returned_units": returned,
+            "customer_prior_lines": lines,
+            "customer_prior_returns": (lines * rng.beta(2, 6, customers)).astype(int),
             "first_seen_ts": first_seen,
             "last_order_ts": first_seen + (observed_until - first_seen) * rng.random(customers),
             "customer_prior_contacts": rng.integers(0, 5, customers),
@@ -94,12 +103,15 @@ def write_state(folder: Path, customers: int = 50, products: int = 20, seed: int
         }
     ).to_parquet(folder / "customers.parquet")
     sold = rng.integers(0, 5000, products)
+    product_lines = rng.integers(0, sold + 1)
     pd.DataFrame(
         {
             "product_id": [f"P{i:04d}" for i in range(products)],
             "category": rng.choice(CATEGORIES, products),
             "product_prior_units": sold,
             "product_prior_returned_units": (sold * rng.beta(2, 6, products)).astype(int),
+            "product_prior_lines": product_lines,
+            "product_prior_returns": (product_lines * rng.beta(2, 6, products)).astype(int),
             "product_usual_price": rng.gamma(2.0, 15.0, products),
         }
     ).to_parquet(folder / "products.parquet")
@@ -111,5 +123,11 @@ def write_state(folder: Path, customers: int = 50, products: int = 20, seed: int
         }
     ).to_parquet(folder / "categories.parquet")
     pd.DataFrame(
-        {"shop_prior_units": [200_000], "shop_prior_returned_units": [30_000], "observed_until": [observed_until]}
+        {
+            "shop_prior_units": [200_000],
+            "shop_prior_returned_units": [30_000],
+            "shop_prior_lines": [80_000],
+            "shop_prior_returns": [9_000],
+            "observed_until": [observed_until],
+        }
     ).to_parquet(folder / "shop.parquet")

@@ -32,7 +32,7 @@ O5,B,2024-01-06 10:01:00,P3,1,5.00,,0,app,FR
 
 RETURNS = """return_id,customer_id,product_id,return_ts,quantity
 R1,A,P1,2024-01-03 15:00:00,1
-R2,A,P2,2024-01-04 08:00:00,1
+R2,A,P2,2024-01-04 08:00:00,2
 R3,B,P1,2024-01-05 12:00:00,1
 """
 
@@ -71,7 +71,10 @@ def shop(tmp_path) -> duckdb.DuckDBPyConnection:
     build(con, FilesSource(folder), [ALL_DAYS])
     con.execute(
         "CREATE SCHEMA segments; CREATE TABLE segments.customer_segments "
-        "(as_of_day DATE, customer_id VARCHAR, segment_id BIGINT, segment_name VARCHAR, model_version VARCHAR)"
+        "(as_of_day DATE, customer_id VARCHAR, segment_id BIGINT, segment_name VARCHAR, model_version VARCHAR); "
+        "CREATE TABLE segments.rfm (as_of_day DATE, customer_id VARCHAR, r_score INTEGER, f_score INTEGER, "
+        "m_score INTEGER, rfm_segment VARCHAR); CREATE SCHEMA features; CREATE TABLE features.customer_snapshot "
+        "(as_of_day DATE, customer_id VARCHAR, recency_days DOUBLE, frequency BIGINT, monetary_net DOUBLE)"
     ).fetchall()
     con.executemany("INSERT INTO segments.customer_segments VALUES (?, ?, ?, ?, 'v1')", SEGMENTS)
     con.execute(  # the scoring state reports the latest RFM scores beside the counts
@@ -109,18 +112,24 @@ def test_facts_match_a_hand_computation(shop):
         "same_category_lines": 2,  # P3 has no category
         "customer_prior_orders": 1,  # O1
         "customer_prior_units": 3,
-        "customer_prior_returned_units": 2,  # R1, R2
+        "customer_prior_returned_units": 3,  # R1 (1 unit), R2 (2 units)
+        "customer_prior_lines": 2,  # the two lines of O1
+        "customer_prior_returns": 2,  # R1, R2
         "customer_tenure_days": 35.5,  # signup 2023-12-01 00:00
         "customer_days_since_last_order": 3 + 2 / 24,  # O1 on 01-02 10:00
         "customer_prior_contacts": 1,  # S1; S2 is later
         "customer_segment": "VIP",  # the day before; 'Dormant' on the order day is not known yet
         "product_prior_units": 3,  # O1 and O2; O4 at the same moment is not before
         "product_prior_returned_units": 1,  # R1; R3 at the order's moment is not before
+        "product_prior_lines": 2,  # O1 and O2
+        "product_prior_returns": 1,  # R1
         "product_usual_price": 11.0,  # mean of 10 and 12
         "category_prior_units": 4,
-        "category_prior_returned_units": 2,  # R1 (P1) and R2 (P2) are shoes
+        "category_prior_returned_units": 3,  # R1 (P1) and R2 (P2) are shoes
         "shop_prior_units": 4,
-        "shop_prior_returned_units": 2,
+        "shop_prior_returned_units": 3,
+        "shop_prior_lines": 3,  # O1 and O2
+        "shop_prior_returns": 2,  # R1, R2; R3 at the order's moment is not before
     }
     assert {k: first[k] for k in expected} == pytest.approx(expected)
     assert (first["order_ts"], first["as_of_day"]) == (pd.Timestamp("2024-01-05 12:00"), pd.Timestamp("2024-01-05"))
@@ -131,6 +140,8 @@ def test_facts_match_a_hand_computation(shop):
     second_order_of_b = lines["O4", 1]
     assert second_order_of_b["customer_tenure_days"] == pytest.approx(2 + 3 / 24)  # no signup: from O2
     assert second_order_of_b["customer_segment"] == "none"
+    assert (second_order_of_b["customer_prior_lines"], second_order_of_b["customer_prior_returns"]) == (1, 0)
+    assert (second_order_of_b["product_prior_lines"], second_order_of_b["product_prior_returns"]) == (2, 1)
 
 
 def test_a_first_order_has_no_history(shop):
@@ -139,6 +150,9 @@ def test_a_first_order_has_no_history(shop):
     assert (first["customer_prior_orders"], first["customer_prior_units"], first["customer_tenure_days"]) == (0, 0, 0)
     assert pd.isna(first["customer_days_since_last_order"])
     assert (first["product_prior_units"], first["product_prior_returned_units"]) == (2, 0)  # R1 comes later
+    assert (first["customer_prior_lines"], first["customer_prior_returns"]) == (0, 0)
+    assert (first["product_prior_lines"], first["product_prior_returns"]) == (1, 0)
+    assert (first["shop_prior_lines"], first["shop_prior_returns"]) == (2, 0)
 
 
 def test_a_range_of_days_equals_the_days_one_by_one(shop):
@@ -155,6 +169,8 @@ def test_an_order_spread_over_two_moments_is_one_basket_placed_at_its_first_line
     assert list(lines["basket_lines"]) == [2, 2]
     assert list(lines["customer_prior_orders"]) == [2, 2]  # O2 and O4; the first line is not history
     assert list(lines["product_prior_units"]) == [1, 1]  # P2 in O1, P3 in O3
+    assert list(lines["customer_prior_lines"]) == [2, 2]
+    assert list(lines["product_prior_lines"]) == [1, 1]
 
 
 LATER_EVENTS = [  # at or after O3's moment (2024-01-05 12:00): none may change O3's facts
@@ -190,20 +206,25 @@ def test_events_at_or_after_the_order_do_not_change_its_facts(shop):
         "FROM staging.returns WHERE return_id = 'R1'"
     ).fetchall()
     earlier = facts(shop, ORDER_DAY).set_index(["order_id", "line_no"])
-    assert earlier.loc[("O3", 1), "customer_prior_returned_units"] == 3
+    assert earlier.loc[("O3", 1), "customer_prior_returned_units"] == 4
+    assert earlier.loc[("O3", 1), "customer_prior_returns"] == 3
     assert earlier.loc[("O3", 1), "product_prior_returned_units"] == 2
-    assert earlier.loc[("O4", 1), "shop_prior_returned_units"] == 3
+    assert earlier.loc[("O3", 1), "product_prior_returns"] == 2
+    assert earlier.loc[("O4", 1), "shop_prior_returned_units"] == 4
+    assert earlier.loc[("O4", 1), "shop_prior_returns"] == 3
 
 
 # The scoring state's counts, put in the facts' terms for lines ordered at or after observed_until.
 STATE_AS_FACTS_SQL = """
 SELECT f.order_id, f.line_no,
        c.customer_prior_orders, c.customer_prior_units, c.customer_prior_returned_units,
+       c.customer_prior_lines, c.customer_prior_returns,
        date_diff('second', LEAST(c.first_seen_ts, f.order_ts), f.order_ts) / 86400.0 AS customer_tenure_days,
        date_diff('second', c.last_order_ts, f.order_ts) / 86400.0 AS customer_days_since_last_order,
        c.customer_prior_contacts, c.customer_segment,
-       p.product_prior_units, p.product_prior_returned_units, p.product_usual_price,
-       k.category_prior_units, k.category_prior_returned_units, s.shop_prior_units, s.shop_prior_returned_units
+       p.product_prior_units, p.product_prior_returned_units, p.product_prior_lines, p.product_prior_returns,
+       p.product_usual_price, k.category_prior_units, k.category_prior_returned_units,
+       s.shop_prior_units, s.shop_prior_returned_units, s.shop_prior_lines, s.shop_prior_returns
 FROM new_line_facts AS f
 JOIN returns.customer_state AS c USING (customer_id)
 JOIN returns.product_state AS p USING (product_id)
@@ -245,6 +266,11 @@ def test_scoring_state_gives_the_facts_of_a_line_placed_after_all_data(shop):
     pd.testing.assert_frame_equal(facts, expected, check_dtype=False)
     assert list(facts["product_usual_price"]) == pytest.approx([20.0, 5.0, 11.2])  # P1: mean of 10, 12, 11, 11, 12
     assert list(facts["customer_tenure_days"]) == pytest.approx([37 + 1 / 24, 3 + 16 / 24, 1 + 1 / 24])
+    assert list(facts["customer_prior_lines"]) == [5, 4, 0]  # A: O1, O3; B: O2, O4, O5
+    assert list(facts["customer_prior_returns"]) == [2, 1, 0]
+    assert list(facts["product_prior_lines"]) == [2, 2, 5]  # P2, P3, P1 in turn
+    assert list(facts["product_prior_returns"]) == [1, 0, 2]
+    assert (set(facts["shop_prior_lines"]), set(facts["shop_prior_returns"])) == ({9}, {3})
 
 
 LABEL_LINES = [  # (order_id, customer_id, product_id, order_ts)

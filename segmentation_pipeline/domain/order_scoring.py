@@ -104,6 +104,8 @@ def order_facts(
         "customer_prior_orders": [_count(customer_state, "customer_prior_orders")] * n,
         "customer_prior_units": [_count(customer_state, "customer_prior_units")] * n,
         "customer_prior_returned_units": [_count(customer_state, "customer_prior_returned_units")] * n,
+        "customer_prior_lines": [_count(customer_state, "customer_prior_lines")] * n,
+        "customer_prior_returns": [_count(customer_state, "customer_prior_returns")] * n,
         "customer_tenure_days": [max(np.nan_to_num(_days(order_ts, first_seen)), 0.0)] * n,
         "customer_days_since_last_order": [_days(order_ts, customer_state.get("last_order_ts")) if known else np.nan]
         * n,
@@ -111,6 +113,8 @@ def order_facts(
         "customer_segment": [segment if _present(segment) else "none"] * n,
         "product_prior_units": [_count(p, "product_prior_units") for p in products],
         "product_prior_returned_units": [_count(p, "product_prior_returned_units") for p in products],
+        "product_prior_lines": [_count(p, "product_prior_lines") for p in products],
+        "product_prior_returns": [_count(p, "product_prior_returns") for p in products],
         "product_usual_price": [
             float(p["product_usual_price"]) if p is not None and _present(p.get("product_usual_price")) else np.nan
             for p in products
@@ -121,6 +125,8 @@ def order_facts(
         ],
         "shop_prior_units": [_count(shop_state, "shop_prior_units")] * n,
         "shop_prior_returned_units": [_count(shop_state, "shop_prior_returned_units")] * n,
+        "shop_prior_lines": [_count(shop_state, "shop_prior_lines")] * n,
+        "shop_prior_returns": [_count(shop_state, "shop_prior_returns")] * n,
     }
     return pd.DataFrame(facts, columns=list(FACT_COLUMNS))
 

@@ -35,6 +35,8 @@ FACT_COLUMNS: dict[str, str] = {
     "customer_prior_orders": "Distinct orders the customer placed before this one.",
     "customer_prior_units": "Units the customer bought before this order.",
     "customer_prior_returned_units": "Units the customer returned before this order.",
+    "customer_prior_lines": "Order lines the customer placed before this order.",
+    "customer_prior_returns": "Returns the customer made before this order (one per returned line, whatever the units).",
     "customer_tenure_days": "Days from signup (or first purchase, whichever is earlier) to the order; 0 for a first order.",
     "customer_days_since_last_order": "Days since the customer's previous order; empty for a first order.",
     "customer_prior_contacts": "Customer-service contacts before the order.",
@@ -42,11 +44,15 @@ FACT_COLUMNS: dict[str, str] = {
     # the product, its category and the shop before the order
     "product_prior_units": "Units of the product sold before the order.",
     "product_prior_returned_units": "Units of the product returned before the order.",
+    "product_prior_lines": "Order lines of the product before the order.",
+    "product_prior_returns": "Returns of the product before the order.",
     "product_usual_price": "Mean unit price of the product's earlier lines; empty for a product never sold.",
     "category_prior_units": "Units of the category sold before the order.",
     "category_prior_returned_units": "Units of the category returned before the order.",
     "shop_prior_units": "Units the whole shop sold before the order.",
     "shop_prior_returned_units": "Units the whole shop had returned before the order.",
+    "shop_prior_lines": "Order lines the whole shop had before the order.",
+    "shop_prior_returns": "Returns the whole shop had before the order.",
 }
 
 RETURN_WINDOW_DAYS = 30
@@ -56,24 +62,24 @@ CATEGORICAL_FEATURES: tuple[str, ...] = ("category", "channel", "country", "cust
 
 FEATURE_COLUMNS: dict[str, str] = {
     "customer_return_rate": "Customer's earlier unit return rate, smoothed toward the shop's rate.",
-    "customer_prior_orders": FACT_COLUMNS["customer_prior_orders"],
-    "customer_tenure_days": FACT_COLUMNS["customer_tenure_days"],
+    "customer_return_share": "Customer's earlier returns per line bought, smoothed toward the shop's.",
+    "orders_per_month": "Customer's earlier orders per month since they were first seen.",
     "customer_days_since_last_order": "Days since the previous order (-1 for a first order).",
     "customer_prior_contacts": FACT_COLUMNS["customer_prior_contacts"],
     "product_return_rate": "Product's earlier unit return rate, smoothed toward its category's rate.",
+    "product_return_share": "Product's earlier returns per line sold, smoothed toward the shop's.",
     "category_return_rate": "Category's earlier unit return rate, smoothed toward the shop's rate.",
-    "product_prior_units_log": "log(1 + units of the product sold before): how much evidence the product rate rests on.",
     "price_vs_usual": "Unit price over the product's usual price (1 for a product never sold).",
+    "unit_price": FACT_COLUMNS["unit_price"],
     "discount_share": "Discount over the line value before discount.",
     "quantity": FACT_COLUMNS["quantity"],
     "line_value_log": "log(1 + quantity x unit price).",
+    "value_share": "Share of the order's value on this line (0 when the order is worth nothing).",
     "basket_lines": FACT_COLUMNS["basket_lines"],
     "basket_units": FACT_COLUMNS["basket_units"],
     "basket_value_log": "log(1 + basket value).",
     "same_product_lines": FACT_COLUMNS["same_product_lines"],
     "same_category_lines": FACT_COLUMNS["same_category_lines"],
-    "hour": "Hour of the day the order was placed.",
-    "weekday": "Day of the week the order was placed (0 = Monday).",
     **{name: FACT_COLUMNS[name] for name in CATEGORICAL_FEATURES},
 }
 """Model features in order; the categorical ones are ``CATEGORICAL_FEATURES``."""
@@ -81,6 +87,12 @@ FEATURE_COLUMNS: dict[str, str] = {
 SMOOTHING_UNITS = 20.0
 """Pseudo-units of the prior added to every smoothed rate: a customer with 20 units bought
 sits halfway between their own rate and the prior."""
+
+CUSTOMER_SMOOTHING_LINES = 5.0
+"""Pseudo-lines at the shop's share of returns per line added to a customer's own returns and lines."""
+
+PRODUCT_SMOOTHING_LINES = 20.0
+"""Pseudo-lines at the shop's share of returns per line added to a product's own returns and lines."""
 
 
 def smoothed_rate(returned: np.ndarray, bought: np.ndarray, prior: np.ndarray, strength: float) -> np.ndarray:
@@ -117,6 +129,13 @@ def build_features(facts: pd.DataFrame, strength: float = SMOOTHING_UNITS) -> pd
     shop_rate = np.divide(
         count("shop_prior_returned_units"), shop_bought, out=np.zeros(len(facts)), where=shop_bought > 0
     )
+    shop_lines = count("shop_prior_lines")
+    shop_share = np.divide(count("shop_prior_returns"), shop_lines, out=np.zeros(len(facts)), where=shop_lines > 0)
+
+    def return_share(who: str, strength_lines: float) -> np.ndarray:
+        returns, lines = count(f"{who}_prior_returns"), count(f"{who}_prior_lines")
+        return (returns + strength_lines * shop_share) / (lines + strength_lines)
+
     category_rate = smoothed_rate(
         count("category_prior_returned_units"), count("category_prior_units"), shop_rate, strength
     )
@@ -124,31 +143,31 @@ def build_features(facts: pd.DataFrame, strength: float = SMOOTHING_UNITS) -> pd
     unit_price = count("unit_price")
     line_value = quantity * unit_price
     usual = number("product_usual_price")
-    order_ts = pd.to_datetime(facts["order_ts"])
+    basket_value = count("basket_value")
     columns = {
         "customer_return_rate": smoothed_rate(
             count("customer_prior_returned_units"), count("customer_prior_units"), shop_rate, strength
         ),
-        "customer_prior_orders": count("customer_prior_orders"),
-        "customer_tenure_days": count("customer_tenure_days"),
+        "customer_return_share": return_share("customer", CUSTOMER_SMOOTHING_LINES),
+        "orders_per_month": count("customer_prior_orders") / (count("customer_tenure_days") / 30.0 + 1.0),
         "customer_days_since_last_order": np.nan_to_num(number("customer_days_since_last_order"), nan=-1.0),
         "customer_prior_contacts": count("customer_prior_contacts"),
         "product_return_rate": smoothed_rate(
             count("product_prior_returned_units"), count("product_prior_units"), category_rate, strength
         ),
+        "product_return_share": return_share("product", PRODUCT_SMOOTHING_LINES),
         "category_return_rate": category_rate,
-        "product_prior_units_log": np.log1p(count("product_prior_units")),
         "price_vs_usual": np.where(usual > 0, unit_price / np.where(usual > 0, usual, 1.0), 1.0),
+        "unit_price": unit_price,
         "discount_share": np.divide(count("discount"), line_value, out=np.zeros(len(facts)), where=line_value > 0),
         "quantity": quantity,
         "line_value_log": np.log1p(np.clip(line_value, 0.0, None)),
+        "value_share": np.divide(line_value, basket_value, out=np.zeros(len(facts)), where=basket_value > 0),
         "basket_lines": count("basket_lines"),
         "basket_units": count("basket_units"),
-        "basket_value_log": np.log1p(np.clip(count("basket_value"), 0.0, None)),
+        "basket_value_log": np.log1p(np.clip(basket_value, 0.0, None)),
         "same_product_lines": count("same_product_lines"),
         "same_category_lines": count("same_category_lines"),
-        "hour": order_ts.dt.hour.to_numpy(dtype=np.float64),
-        "weekday": order_ts.dt.weekday.to_numpy(dtype=np.float64),
     }
     for name in CATEGORICAL_FEATURES:
         default = "none" if name == "customer_segment" else "unknown"

@@ -25,21 +25,21 @@ WHERE category IS NOT NULL AND order_ts < before
 GROUP BY product_id;
 
 -- return_events(before): every event the return counts are made of, strictly before
--- `before`: one row per order line (units bought, unit price, order; dated when its order
--- was placed), per return (units returned, counted in its product's category) and per
--- customer-service contact. Categories are 'unknown' when none is known.
+-- `before`: one row per order line (one line, units bought, unit price, order; dated when
+-- its order was placed), per return (one return, units returned, counted in its product's
+-- category) and per customer-service contact. Categories are 'unknown' when none is known.
 CREATE OR REPLACE TEMP MACRO return_events(before) AS TABLE
 SELECT t.customer_id, t.product_id, COALESCE(t.category, 'unknown') AS category, o.placed_ts AS ts, t.order_id,
-       t.quantity AS bought_units, t.unit_price, 0 AS returned_units, 0 AS contacts
+       1 AS lines, t.quantity AS bought_units, t.unit_price, 0 AS returns, 0 AS returned_units, 0 AS contacts
 FROM staging.transactions AS t
 JOIN placed_orders(before) AS o USING (order_id)
 UNION ALL
-SELECT r.customer_id, r.product_id, COALESCE(p.category, 'unknown'), r.return_ts, NULL, 0, NULL, r.quantity, 0
+SELECT r.customer_id, r.product_id, COALESCE(p.category, 'unknown'), r.return_ts, NULL, 0, 0, NULL, 1, r.quantity, 0
 FROM staging.returns AS r
 LEFT JOIN product_categories(before) AS p USING (product_id)
 WHERE r.return_ts < before
 UNION ALL
-SELECT customer_id, NULL, NULL, interaction_ts, NULL, 0, NULL, 0, 1
+SELECT customer_id, NULL, NULL, interaction_ts, NULL, 0, 0, NULL, 0, 0, 1
 FROM staging.service_interactions
 WHERE interaction_ts < before;
 

@@ -21,13 +21,16 @@ WITH lines AS (
 ), customer_history AS (
     SELECT customer_id, since,
            SUM(orders) OVER w AS orders,
+           SUM(lines) OVER w AS prior_lines,
            SUM(bought_units) OVER w AS bought_units,
+           SUM(returns) OVER w AS prior_returns,
            SUM(returned_units) OVER w AS returned_units,
            SUM(contacts) OVER w AS contacts,
            MIN(first_order_ts) OVER w AS first_order_ts,
            MAX(last_order_ts) OVER w AS last_order_ts
     FROM (
-        SELECT customer_id, since, COUNT(DISTINCT order_id) AS orders, SUM(bought_units) AS bought_units,
+        SELECT customer_id, since, COUNT(DISTINCT order_id) AS orders, SUM(lines) AS lines,
+               SUM(bought_units) AS bought_units, SUM(returns) AS returns,
                SUM(returned_units) AS returned_units, SUM(contacts) AS contacts,
                MIN(ts) FILTER (WHERE order_id IS NOT NULL) AS first_order_ts,
                MAX(ts) FILTER (WHERE order_id IS NOT NULL) AS last_order_ts
@@ -36,11 +39,14 @@ WITH lines AS (
     WINDOW w AS (PARTITION BY customer_id ORDER BY since ROWS UNBOUNDED PRECEDING)
 ), product_history AS (
     SELECT product_id, since,
+           SUM(lines) OVER w AS prior_lines,
            SUM(bought_units) OVER w AS bought_units,
+           SUM(returns) OVER w AS prior_returns,
            SUM(returned_units) OVER w AS returned_units,
            SUM(price_sum) OVER w / SUM(priced_lines) OVER w AS usual_price
     FROM (
-        SELECT product_id, since, SUM(bought_units) AS bought_units, SUM(returned_units) AS returned_units,
+        SELECT product_id, since, SUM(lines) AS lines, SUM(bought_units) AS bought_units,
+               SUM(returns) AS returns, SUM(returned_units) AS returned_units,
                SUM(unit_price) AS price_sum, COUNT(unit_price) AS priced_lines
         FROM events WHERE product_id IS NOT NULL GROUP BY product_id, since
     )
@@ -56,9 +62,12 @@ WITH lines AS (
     WINDOW w AS (PARTITION BY category ORDER BY since ROWS UNBOUNDED PRECEDING)
 ), shop_history AS (
     SELECT since,
+           SUM(lines) OVER w AS prior_lines,
            SUM(bought_units) OVER w AS bought_units,
+           SUM(returns) OVER w AS prior_returns,
            SUM(returned_units) OVER w AS returned_units
-    FROM (SELECT since, SUM(bought_units) AS bought_units, SUM(returned_units) AS returned_units
+    FROM (SELECT since, SUM(lines) AS lines, SUM(bought_units) AS bought_units, SUM(returns) AS returns,
+                 SUM(returned_units) AS returned_units
           FROM events GROUP BY since)
     WINDOW w AS (ORDER BY since ROWS UNBOUNDED PRECEDING)
 ), segments AS (
@@ -67,12 +76,13 @@ WITH lines AS (
     WHERE as_of_day >= CAST($start AS DATE) - 1 AND as_of_day < CAST($end AS DATE) - 1
 ), orders AS (
     SELECT o.*,
-           c.orders, c.bought_units, c.returned_units, c.contacts,
+           c.orders, c.prior_lines, c.bought_units, c.prior_returns, c.returned_units, c.contacts,
            date_diff('second', LEAST(s.signup_ts, c.first_order_ts, o.order_ts), o.order_ts) / 86400.0
                AS tenure_days,
            date_diff('second', c.last_order_ts, o.order_ts) / 86400.0 AS days_since_last_order,
            COALESCE(g.segment_name, 'none') AS segment,
-           h.bought_units AS shop_bought_units, h.returned_units AS shop_returned_units
+           h.prior_lines AS shop_lines, h.bought_units AS shop_bought_units,
+           h.prior_returns AS shop_returns, h.returned_units AS shop_returned_units
     FROM (
         SELECT order_id, customer_id, order_ts, as_of_day, COUNT(*) AS lines, SUM(quantity) AS units,
                SUM(quantity * unit_price) AS value
@@ -98,17 +108,23 @@ SELECT
     CAST(COALESCE(o.orders, 0) AS BIGINT) AS customer_prior_orders,
     CAST(COALESCE(o.bought_units, 0) AS BIGINT) AS customer_prior_units,
     CAST(COALESCE(o.returned_units, 0) AS BIGINT) AS customer_prior_returned_units,
+    CAST(COALESCE(o.prior_lines, 0) AS BIGINT) AS customer_prior_lines,
+    CAST(COALESCE(o.prior_returns, 0) AS BIGINT) AS customer_prior_returns,
     o.tenure_days AS customer_tenure_days,
     o.days_since_last_order AS customer_days_since_last_order,
     CAST(COALESCE(o.contacts, 0) AS BIGINT) AS customer_prior_contacts,
     o.segment AS customer_segment,
     CAST(COALESCE(p.bought_units, 0) AS BIGINT) AS product_prior_units,
     CAST(COALESCE(p.returned_units, 0) AS BIGINT) AS product_prior_returned_units,
+    CAST(COALESCE(p.prior_lines, 0) AS BIGINT) AS product_prior_lines,
+    CAST(COALESCE(p.prior_returns, 0) AS BIGINT) AS product_prior_returns,
     p.usual_price AS product_usual_price,
     CAST(COALESCE(k.bought_units, 0) AS BIGINT) AS category_prior_units,
     CAST(COALESCE(k.returned_units, 0) AS BIGINT) AS category_prior_returned_units,
     CAST(COALESCE(o.shop_bought_units, 0) AS BIGINT) AS shop_prior_units,
     CAST(COALESCE(o.shop_returned_units, 0) AS BIGINT) AS shop_prior_returned_units,
+    CAST(COALESCE(o.shop_lines, 0) AS BIGINT) AS shop_prior_lines,
+    CAST(COALESCE(o.shop_returns, 0) AS BIGINT) AS shop_prior_returns,
     l.as_of_day
 FROM lines AS l
 JOIN orders AS o ON o.order_id = l.order_id

@@ -10,8 +10,8 @@ CREATE TABLE IF NOT EXISTS returns.customer_expected_return_rate (
 CREATE OR REPLACE TEMP TABLE scoring_events AS FROM return_events(TIMESTAMP 'infinity');
 CREATE OR REPLACE TABLE returns.customer_state AS
 WITH activity AS (
-    SELECT customer_id, COUNT(DISTINCT order_id) AS orders, SUM(bought_units) AS bought_units,
-           SUM(returned_units) AS returned_units, SUM(contacts) AS contacts,
+    SELECT customer_id, COUNT(DISTINCT order_id) AS orders, SUM(lines) AS lines, SUM(bought_units) AS bought_units,
+           SUM(returns) AS returns, SUM(returned_units) AS returned_units, SUM(contacts) AS contacts,
            MIN(ts) FILTER (WHERE order_id IS NOT NULL) AS first_order_ts,
            MAX(ts) FILTER (WHERE order_id IS NOT NULL) AS last_order_ts
     FROM scoring_events GROUP BY customer_id
@@ -28,6 +28,8 @@ SELECT
     CAST(COALESCE(a.orders, 0) AS BIGINT) AS customer_prior_orders,
     CAST(COALESCE(a.bought_units, 0) AS BIGINT) AS customer_prior_units,
     CAST(COALESCE(a.returned_units, 0) AS BIGINT) AS customer_prior_returned_units,
+    CAST(COALESCE(a.lines, 0) AS BIGINT) AS customer_prior_lines,
+    CAST(COALESCE(a.returns, 0) AS BIGINT) AS customer_prior_returns,
     LEAST(c.signup_ts, a.first_order_ts) AS first_seen_ts,
     a.last_order_ts,
     CAST(COALESCE(a.contacts, 0) AS BIGINT) AS customer_prior_contacts,
@@ -46,6 +48,8 @@ SELECT
     COALESCE(p.category, 'unknown') AS category,
     CAST(SUM(e.bought_units) AS BIGINT) AS product_prior_units,
     CAST(SUM(e.returned_units) AS BIGINT) AS product_prior_returned_units,
+    CAST(SUM(e.lines) AS BIGINT) AS product_prior_lines,
+    CAST(SUM(e.returns) AS BIGINT) AS product_prior_returns,
     SUM(e.unit_price) / COUNT(e.unit_price) AS product_usual_price
 FROM scoring_events AS e
 LEFT JOIN product_categories(TIMESTAMP 'infinity') AS p USING (product_id)
@@ -63,6 +67,8 @@ CREATE OR REPLACE TABLE returns.shop_state AS
 SELECT
     CAST(COALESCE(SUM(bought_units), 0) AS BIGINT) AS shop_prior_units,
     CAST(COALESCE(SUM(returned_units), 0) AS BIGINT) AS shop_prior_returned_units,
+    CAST(COALESCE(SUM(lines), 0) AS BIGINT) AS shop_prior_lines,
+    CAST(COALESCE(SUM(returns), 0) AS BIGINT) AS shop_prior_returns,
     observed_until() AS observed_until
 FROM scoring_events;
 DROP TABLE scoring_events;
