@@ -77,11 +77,6 @@ def shop(tmp_path) -> duckdb.DuckDBPyConnection:
         "(as_of_day DATE, customer_id VARCHAR, recency_days DOUBLE, frequency BIGINT, monetary_net DOUBLE)"
     ).fetchall()
     con.executemany("INSERT INTO segments.customer_segments VALUES (?, ?, ?, ?, 'v1')", SEGMENTS)
-    con.execute(  # the scoring state reports the latest RFM scores beside the counts
-        "CREATE TABLE segments.rfm (as_of_day DATE, customer_id VARCHAR, r_score INTEGER, f_score INTEGER, "
-        "m_score INTEGER, rfm_segment VARCHAR); CREATE SCHEMA features; CREATE TABLE features.customer_snapshot "
-        "(as_of_day DATE, customer_id VARCHAR, recency_days DOUBLE, frequency BIGINT, monetary_net DOUBLE)"
-    ).fetchall()
     run_in_transaction(con, RETURN_MACROS_SQL, {})
     return con
 
