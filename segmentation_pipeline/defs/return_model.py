@@ -95,7 +95,12 @@ def return_model(
             forest_max_rows=config.forest_max_rows,
             boosting_max_iter=config.boosting_max_iter,
         )
-        result = train_return_model(lines, settings, production=registry.load_production())
+        production = registry.load_production()
+        comparable = production if production is not None and production.scores_current_features else None
+        result = train_return_model(lines, settings, production=comparable)
+        decision = result.decision.reason
+        if comparable is not production:
+            decision += f" (production {production.version} was trained on other features and could not be compared)"
         folder = registry.save(result.model)
         if result.decision.promote:
             registry.promote(result.model.version)
@@ -107,7 +112,7 @@ def return_model(
                 result.model.algorithm,
                 test_auc,
                 result.decision.promote,
-                result.decision.reason,
+                decision,
                 registry.production_version(),
             ),
         )
@@ -122,7 +127,7 @@ def return_model(
             "model version": result.model.version,
             "algorithm": result.model.algorithm,
             "promoted": result.decision.promote,
-            "decision": result.decision.reason,
+            "decision": decision,
             "production version": str(registry.production_version()),
             "test ROC AUC": test_auc,
             "test metrics (model against baselines)": dg.MetadataValue.md(frame_markdown(result.metrics, 4)),

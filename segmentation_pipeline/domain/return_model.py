@@ -107,6 +107,12 @@ class ReturnModel:
     calibrator: Any
     reference: dict[str, Any]
     card: dict[str, Any] = field(default_factory=dict)
+    features: tuple[str, ...] = tuple(FEATURE_COLUMNS)
+    """The features it was trained on; a model of other features cannot score today's lines."""
+
+    @property
+    def scores_current_features(self) -> bool:
+        return self.features == tuple(FEATURE_COLUMNS)
 
     def __post_init__(self) -> None:
         self.columns = ColumnLookup.of(self.pipeline[0])

