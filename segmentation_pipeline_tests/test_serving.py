@@ -1,6 +1,7 @@
 """The return-risk API: in process through FastAPI's TestClient, and as a real started server."""
 
 import asyncio
+import dataclasses
 import os
 import subprocess
 import sys
@@ -231,3 +232,12 @@ def test_load_test_reports_latency_of_every_request(dirs, models):
     assert figures.errors == 0
     assert 0 < figures.p50_ms <= figures.p95_ms <= figures.p99_ms <= figures.max_ms
     assert figures.server_cpu_ms_per_request > 0
+
+
+def test_a_production_model_of_other_features_is_not_served(dirs, models):
+    outdated = dataclasses.replace(models[0], version="20250101T000000", features=("hour", "weekday"))
+    publish(dirs[0], outdated)
+    with TestClient(create_app(*dirs, api_key=KEY)) as client:
+        response = client.post("/v1/return-risk", json=ORDER, headers=HEADERS)
+    assert response.status_code == 503
+    assert "20250101T000000 was trained on other features" in response.json()["detail"]
