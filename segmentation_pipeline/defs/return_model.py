@@ -186,14 +186,32 @@ class ReturnScoresConfig(dg.Config):
     """A customer's expected return rate averages their lines of this many latest days."""
 
 
-@dg.asset(group_name="returns", kinds={"scikitlearn", "duckdb", "csv"}, deps=["return_model", "return_line_facts"])
-def return_scores(
-    config: ReturnScoresConfig, warehouse: Warehouse, return_models: ReturnModelStore
-) -> dg.MaterializeResult:
-    """The production model's return probability and top factors for every line of the most recent
-    orders, and each customer's expected return rate, in the warehouse and as CSV exports for
-    marketing and BI tools."""
+@dg.multi_asset(
+    group_name="returns",
+    specs=[
+        dg.AssetSpec(
+            "recent_return_scores",
+            deps=["return_model", "return_line_facts"],
+            kinds={"scikitlearn", "duckdb", "csv"},
+            description="Return probability and its three strongest factors for every line of the most recent "
+            "orders (`returns.recent_line_scores`, `data/exports/return_line_scores.csv`).",
+        ),
+        dg.AssetSpec(
+            "customer_expected_return_rates",
+            deps=["return_model", "return_line_facts"],
+            kinds={"scikitlearn", "duckdb", "csv"},
+            description="Each customer's expected return rate: the mean return probability of their lines of the "
+            "latest year (`returns.customer_expected_return_rate`, `data/exports/customer_expected_return_rate.csv`).",
+        ),
+    ],
+)
+def return_scores(config: ReturnScoresConfig, warehouse: Warehouse, return_models: ReturnModelStore):
+    """The production model's batch scores of recent lines and of customers, in the warehouse and as CSV
+    exports for marketing and BI tools."""
     model = return_models.registry().load_production()
+    in_force = model.version if model is not None else "none in production"
+    if model is not None and not model.scores_current_features:
+        model, in_force = None, f"{model.version} was trained on other features; nothing scored"
     with warehouse.get_connection() as con:
         latest = con.sql(f"SELECT max(as_of_day) FROM {LINE_FACTS_TABLE}").fetchall()[0][0]
         facts = con.execute(
@@ -206,17 +224,28 @@ def return_scores(
         write_frame(con, CUSTOMER_RATES_TABLE, customers)
         for table, file_name in EXPORTS.items():
             export_table(con, table, SETTINGS.exports_dir / file_name)
-        schema = table_schema(con, LINE_SCORES_TABLE, LINE_SCORE_COLUMNS)
+        line_schema = table_schema(con, LINE_SCORES_TABLE, LINE_SCORE_COLUMNS)
+        customer_schema = table_schema(con, CUSTOMER_RATES_TABLE, CUSTOMER_RATE_COLUMNS)
     riskiest = lines.sort_values("return_probability", ascending=False).head(5)
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
+        asset_key="recent_return_scores",
         metadata={
             "dagster/row_count": len(lines),
-            "dagster/column_schema": schema,
-            "model version": model.version if model is not None else "none in production",
-            "customers with an expected return rate": len(customers),
+            "dagster/column_schema": line_schema,
+            "model version": in_force,
             "riskiest recent lines": dg.MetadataValue.md(frame_markdown(riskiest.set_index("order_id"), 3)),
-            "exports": dg.MetadataValue.path(str(SETTINGS.exports_dir)),
-        }
+            "export": dg.MetadataValue.path(str(SETTINGS.exports_dir / EXPORTS[LINE_SCORES_TABLE])),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key="customer_expected_return_rates",
+        metadata={
+            "dagster/row_count": len(customers),
+            "dagster/column_schema": customer_schema,
+            "model version": in_force,
+            "mean expected return rate": float(customers["expected_return_rate"].mean()) if len(customers) else 0.0,
+            "export": dg.MetadataValue.path(str(SETTINGS.exports_dir / EXPORTS[CUSTOMER_RATES_TABLE])),
+        },
     )
 
 

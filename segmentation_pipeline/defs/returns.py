@@ -65,7 +65,7 @@ def return_line_facts(context: dg.AssetExecutionContext, warehouse: Warehouse) -
 @dg.asset(
     group_name="returns",
     kinds={"duckdb", "parquet"},
-    deps=[*RETURN_INPUTS, "customer_segments", "rfm_segments", "return_scores"],
+    deps=[*RETURN_INPUTS, "customer_segments", "rfm_segments", "customer_expected_return_rates"],
 )
 def return_scoring_state(warehouse: Warehouse) -> dg.MaterializeResult:
     """What every customer, product, category and the shop had bought and returned up to the latest

@@ -3,7 +3,7 @@
 -- event. The service adds its order's basket and turns counts into features with
 -- `build_features`. Needs the macros of `return_events.sql`.
 CREATE SCHEMA IF NOT EXISTS returns;
--- Filled by the return_scores asset once a model is in production.
+-- Filled by the customer_expected_return_rates asset once a model is in production.
 CREATE TABLE IF NOT EXISTS returns.customer_expected_return_rate (
     customer_id VARCHAR, expected_return_rate DOUBLE, scored_lines BIGINT
 );
