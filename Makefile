@@ -49,4 +49,4 @@ bench: install
 	$(BIN)/python -m segmentation_pipeline.benchmark
 
 clean:
-	rm -rf data/warehouse data/reports data/bench $(DAGSTER_HOME)
+	rm -rf data/warehouse data/reports data/bench data/models data/serving data/exports $(DAGSTER_HOME)
