@@ -3,8 +3,8 @@
 The model takes order-line features (``return_features.FEATURE_COLUMNS``) and answers the
 probability that the line comes back within the return window. Its raw scores are mapped to
 probabilities by a calibrator fitted on held-out data, so "0.3" means three lines in ten
-come back. ``explain`` names, per line, the features that push its probability furthest
-from that of a typical line.
+come back. ``effects`` measures, per line, how far each feature pushes its probability from
+that of a typical line; ``strongest`` names the features that push furthest.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ class ReturnModel:
     ``predict_proba``; ``calibrator`` maps its positive-class score to a calibrated
     probability (anything with ``predict`` on a 1-d array, e.g. ``IsotonicRegression``).
     ``reference`` holds a typical value per feature (median or most frequent on the
-    training lines), the baseline ``explain`` compares against. ``card`` is the model card
+    training lines), the baseline ``effects`` compares against. ``card`` is the model card
     (training window, features, metrics, data fingerprint, library versions).
     """
 
@@ -144,12 +144,6 @@ class ReturnModel:
             columns[name] = values
         scored = self.predict(pd.DataFrame(columns)).reshape(len(names) + 1, lines)
         return scored[0], (scored[0] - scored[1:]).T
-
-    def explain(self, features: pd.DataFrame, top: int = 3) -> list[list[tuple[str, float]]]:
-        """Per line, the ``top`` features whose own value moves its probability most, with the move."""
-        if features.empty:
-            return []
-        return [strongest(line, top) for line in self.effects(features)[1]]
 
 
 def strongest(effects: np.ndarray, top: int) -> list[tuple[str, float]]:

@@ -4,7 +4,7 @@ import pytest
 
 from segmentation_pipeline.domain.order_scoring import customer_profile, order_facts, score_orders
 from segmentation_pipeline.domain.return_features import FACT_COLUMNS, FEATURE_COLUMNS, build_features
-from segmentation_pipeline.domain.return_model import ReturnModel
+from segmentation_pipeline.domain.return_model import ReturnModel, strongest
 from segmentation_pipeline_tests.serving_fixtures import feature_frame, train_model
 
 ORDER_TS = pd.Timestamp("2026-01-10 12:00")
@@ -171,7 +171,7 @@ def test_effects_are_probability_moves_to_the_reference_value():
     for j, name in enumerate(FEATURE_COLUMNS):
         moved = model.predict(features.assign(**{name: model.reference[name]}))
         assert effects[:, j] == pytest.approx(probabilities - moved)
-    top = model.explain(features, top=3)
+    top = [strongest(row, 3) for row in effects]
     assert [[name for name, _ in line] for line in top] == [
         [list(FEATURE_COLUMNS)[j] for j in np.argsort(-np.abs(row), kind="stable")[:3]] for row in effects
     ]

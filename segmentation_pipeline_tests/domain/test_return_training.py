@@ -12,7 +12,7 @@ import pytest
 
 from segmentation_pipeline.domain import return_training
 from segmentation_pipeline.domain.return_features import FEATURE_COLUMNS, build_features
-from segmentation_pipeline.domain.return_model import ReturnModel, SigmoidCalibrator
+from segmentation_pipeline.domain.return_model import ReturnModel, SigmoidCalibrator, strongest
 from segmentation_pipeline.domain.return_training import (
     BASELINES,
     ReturnTrainingSettings,
@@ -234,7 +234,7 @@ def test_model_scores_unseen_categories_and_explains_an_order(lines, result):
     order = build_features(lines.head(5)).assign(category="never seen", country="ZZ", customer_segment="Brand New")
     probability = result.model.predict(order)
     assert ((probability >= 0) & (probability <= 1)).all()
-    factors = result.model.explain(order, top=3)
+    factors = [strongest(line, 3) for line in result.model.effects(order)[1]]
     assert len(factors) == 5 and all(len(f) == 3 for f in factors)
     for line, line_factors in enumerate(factors):
         for name, move in line_factors:
