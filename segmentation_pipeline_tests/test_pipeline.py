@@ -388,6 +388,29 @@ def test_a_model_falling_behind_production_stays_out_and_the_check_says_why(full
     assert "falls behind production" in check.metadata["reason"].text
 
 
+def test_too_few_labelled_lines_train_no_model_and_the_check_says_so(full_run, tmp_path):
+    from segmentation_pipeline.defs.return_model import MINIMUM_TRAINING_LINES
+
+    warehouse, _ = full_run
+    copy = tmp_path / "warehouse.duckdb"
+    copy.write_bytes(warehouse.read_bytes())
+    with duckdb.connect(str(copy)) as con:
+        con.execute(f"DELETE FROM returns.line_facts WHERE rowid >= {MINIMUM_TRAINING_LINES // 2}").fetchall()
+    models = tmp_path / "models"
+    result = dg.materialize(
+        [*all_assets, *all_checks],
+        resources={
+            **build_resources(),
+            "warehouse": Warehouse(database=str(copy)),
+            "return_models": ReturnModelStore(root=str(models)),
+        },
+        selection=dg.AssetSelection.assets("return_model"),
+    )
+    [check] = result.get_asset_check_evaluations()
+    assert not check.passed and check.metadata["reason"].text.startswith("not trained: ")
+    assert not models.exists()  # nothing saved, nothing promoted
+
+
 def test_latest_segments_are_compared_with_the_latent_types_of_the_generated_shop(full_run):
     warehouse, result = full_run
     metadata = materialisation_metadata(result, "segments_vs_latent_types")

@@ -37,7 +37,7 @@ FACT_COLUMNS: dict[str, str] = {
     "customer_prior_returned_units": "Units the customer returned before this order.",
     "customer_prior_lines": "Order lines the customer placed before this order.",
     "customer_prior_returns": "Returns the customer made before this order (one per returned line, whatever the units).",
-    "customer_tenure_days": "Days from signup (or first purchase, whichever is earlier) to the order; 0 for a first order.",
+    "customer_tenure_days": "Days from signup (or first purchase, whichever is earlier) to the order; 0 for a first order without an earlier signup.",
     "customer_days_since_last_order": "Days since the customer's previous order; empty for a first order.",
     "customer_prior_contacts": "Customer-service contacts before the order.",
     "customer_segment": "The customer's segment name on the day before the order ('none' when not yet segmented).",
