@@ -33,7 +33,7 @@ backfill: $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m segmentation_pipeline.run --start $(START) --end $(END)
 
 dev: $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	$(BIN)/dg dev --host 127.0.0.1 --port 3000
 
 serve: install
 	$(BIN)/python -m segmentation_pipeline.serving

@@ -72,7 +72,7 @@ def measure(scenario: str, stage: str, work: Callable[[], int]) -> StageFigures:
 
 
 def generate(folder: Path, customers: int) -> int:
-    from segmentation_pipeline.domain.synthetic import ShopSpec, generate_shop
+    from segmentation_pipeline.sources.synthetic_shop import ShopSpec, generate_shop
 
     shutil.rmtree(folder, ignore_errors=True)
     generate_shop(ShopSpec(n_customers=customers, start=START, days=DAYS), folder)
@@ -101,23 +101,28 @@ def stage(warehouse: Path) -> int:
 
 def snapshot_last_day(warehouse: Path) -> int:
     """The customer snapshot of the window's last day, with the pipeline's snapshot SQL."""
-    from segmentation_pipeline.sql import SNAPSHOT_SQL, SNAPSHOT_TABLE
+    from segmentation_pipeline.domain.contract import ATTRIBUTION_DAYS
+    from segmentation_pipeline.sql import catalog, query
     from segmentation_pipeline.warehouse import Window, replace_days
 
     last = START + timedelta(days=DAYS - 1)
     with duckdb.connect(str(warehouse)) as con:
         return replace_days(
-            con, SNAPSHOT_TABLE, Window(last, last + timedelta(days=1)), SNAPSHOT_SQL, {"attribution_days": 14}
+            con,
+            catalog.SNAPSHOT,
+            Window(last, last + timedelta(days=1)),
+            query("segments/customer_snapshot"),
+            {"attribution_days": ATTRIBUTION_DAYS},
         )
 
 
 def segment_last_day(warehouse: Path) -> int:
     """Fit the segment model on the last day's customers and assign every one of them."""
-    from segmentation_pipeline.domain.segmentation import INPUT_COLUMNS, SegmentationSettings, refit
-    from segmentation_pipeline.sql import SNAPSHOT_TABLE
+    from segmentation_pipeline.domain.segments.refit import INPUT_COLUMNS, SegmentationSettings, refit
+    from segmentation_pipeline.sql import catalog
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        snapshot = con.sql(f"SELECT {', '.join(INPUT_COLUMNS)} FROM {SNAPSHOT_TABLE} ORDER BY customer_id").df()
+        snapshot = con.sql(f"SELECT {', '.join(INPUT_COLUMNS)} FROM {catalog.SNAPSHOT} ORDER BY customer_id").df()
     fitted = refit(snapshot, START + timedelta(days=DAYS - 1), None, SegmentationSettings())
     return len(fitted.assign(snapshot))
 

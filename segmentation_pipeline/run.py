@@ -43,10 +43,10 @@ def write_instance_config() -> Path:
 
 def materialize_range(start: str, end: str, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
     """Materialise every asset and check, with partitioned assets covering [start, end] in one run."""
-    from segmentation_pipeline.definitions import all_assets, all_checks, defs
+    from segmentation_pipeline.definitions import defs
 
     return dg.materialize(
-        [*all_assets, *all_checks],
+        [*defs.assets, *defs.asset_checks],
         resources=defs.resources,
         instance=instance,
         tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end},

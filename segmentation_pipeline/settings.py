@@ -37,6 +37,7 @@ class Settings:
     synthetic_customers: int
     synthetic_seed: int
     return_models_dir: Path
+    segment_models_dir: Path
     timezone: str = "UTC"
 
 
@@ -48,25 +49,32 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
     data_dir = Path(env.get("SEGMENTATION_DATA_DIR", PROJECT_ROOT / "data")).resolve()
     customers = int(env.get("SEGMENTATION_SYNTHETIC_CUSTOMERS", 60_000))
     seed = int(env.get("SEGMENTATION_SYNTHETIC_SEED", 42))
+    default_start, default_end = DEFAULT_WINDOWS[source]
+    start = env.get("SEGMENTATION_START_DATE", default_start)
+    end = env.get("SEGMENTATION_END_DATE", default_end) or None
     default_source_path = {
-        "synthetic": data_dir / "sources" / f"synthetic_{customers}_seed{seed}",
+        # everything that shapes the generated shop is in its folder name, so another window is another shop
+        "synthetic": data_dir / "sources" / f"synthetic_{customers}_seed{seed}_{start}_{end}",
         "files": data_dir / "samples" / "files",
         "online_retail": PROJECT_ROOT.parent / "shared" / "data" / "online_retail.csv.gz",
     }[source]
-    start, end = DEFAULT_WINDOWS[source]
+    warehouse_path = Path(env.get("SEGMENTATION_WAREHOUSE", data_dir / "warehouse" / f"{source}.duckdb")).resolve()
     return Settings(
         source=source,
         source_path=Path(env.get("SEGMENTATION_SOURCE_PATH", default_source_path)).resolve(),
         data_dir=data_dir,
-        warehouse_path=Path(env.get("SEGMENTATION_WAREHOUSE", data_dir / "warehouse" / f"{source}.duckdb")).resolve(),
+        warehouse_path=warehouse_path,
         reports_dir=data_dir / "reports",
         serving_dir=Path(env.get("SEGMENTATION_SERVING_DIR", data_dir / "serving")).resolve(),
         exports_dir=data_dir / "exports",
-        partitions_start=env.get("SEGMENTATION_START_DATE", start),
-        partitions_end=env.get("SEGMENTATION_END_DATE", end) or None,
+        partitions_start=start,
+        partitions_end=end,
         synthetic_customers=customers,
         synthetic_seed=seed,
         return_models_dir=Path(env.get("SEGMENTATION_RETURN_MODELS_DIR", data_dir / "models" / "returns")).resolve(),
+        segment_models_dir=Path(
+            env.get("SEGMENTATION_SEGMENT_MODELS_DIR", data_dir / "models" / "segments" / warehouse_path.stem)
+        ).resolve(),
     )
 
 

@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 
 from segmentation_pipeline.domain.contract import Table
 from segmentation_pipeline.sources.base import RawSource
+from segmentation_pipeline.sql.catalog import QUARANTINE
 from segmentation_pipeline.sql.staging import (
-    QUARANTINE,
     create_tables_sql,
     load_raw_sql,
     stage_sql,
+    unbalanced_days_sql,
     unplaced_rows_sql,
     window_filter,
 )
@@ -69,6 +70,25 @@ def replace_days(
     return con.execute(
         f"SELECT count(*) FROM {table} WHERE as_of_day >= $start AND as_of_day < $end", window.params
     ).fetchall()[0][0]
+
+
+CHUNK_DAYS = 31
+"""Days a customer-level asset processes together; bounds memory on long backfills."""
+
+
+def chunks(window: Window, days: int = CHUNK_DAYS) -> list[Window]:
+    """The window cut into consecutive windows of at most `days` days."""
+    starts = range(0, (window.end - window.start).days, days)
+    return [Window(window.start + timedelta(d), min(window.start + timedelta(d + days), window.end)) for d in starts]
+
+
+def last_day_counts(con: duckdb.DuckDBPyConnection, table: str, group: str, window: Window) -> list[tuple[str, int]]:
+    """Customers per group on the last day of the window that has rows, largest first."""
+    return con.execute(
+        f"SELECT {group}, count(*) FROM {table} WHERE as_of_day = "
+        f"(SELECT max(as_of_day) FROM {table} WHERE as_of_day < $end) GROUP BY 1 ORDER BY 2 DESC",
+        {"end": window.end},
+    ).fetchall()
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -175,21 +195,7 @@ def reconcile(con: duckdb.DuckDBPyConnection, table: Table, window: Window) -> R
 
 def unbalanced_days(con: duckdb.DuckDBPyConnection, table: Table, window: Window) -> list[tuple[date, Reconciliation]]:
     """Days of the window whose raw rows are not all staged or quarantined (empty when every day balances)."""
-    rows = con.execute(
-        f"""
-        WITH raw_days AS (SELECT _partition_date AS day, count(*) AS n FROM raw.{table.name}
-                          WHERE {window_filter(table)} GROUP BY 1),
-        staged_days AS (SELECT _partition_date AS day, count(*) AS n FROM staging.{table.name}
-                        WHERE {window_filter(table)} GROUP BY 1),
-        quarantined_days AS (SELECT partition_date AS day, count(*) AS n FROM {QUARANTINE}
-                             WHERE table_name = $table AND {window_filter(table, "partition_date")} GROUP BY 1)
-        SELECT day, COALESCE(r.n, 0), COALESCE(s.n, 0), COALESCE(q.n, 0)
-        FROM raw_days AS r FULL JOIN staged_days AS s USING (day) FULL JOIN quarantined_days AS q USING (day)
-        WHERE COALESCE(r.n, 0) <> COALESCE(s.n, 0) + COALESCE(q.n, 0)
-        ORDER BY day
-        """,
-        {"table": table.name, **window.params},
-    ).fetchall()
+    rows = con.execute(unbalanced_days_sql(table), {"table": table.name, **window.params}).fetchall()
     return [(day, Reconciliation(raw, staged, quarantined)) for day, raw, staged, quarantined in rows]
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from segmentation_pipeline.domain.return_features import FACT_COLUMNS
+from segmentation_pipeline.domain.returns.features import FACT_COLUMNS
 
 CATEGORIES = {"dresses": 0.6, "shoes": 0.4, "shirts": 0.2, "sports": 0.0, "beauty": -0.4, "home": -0.6, "books": -1.0}
 SEGMENTS = ["VIP", "Regulars", "New", "Bargain Hunters", "none"]

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from segmentation_pipeline.domain.return_features import CATEGORICAL_FEATURES, FEATURE_COLUMNS
-from segmentation_pipeline.domain.return_model import ReturnModel
-from segmentation_pipeline.registry import ModelRegistry
+from segmentation_pipeline.domain.returns.features import CATEGORICAL_FEATURES, FEATURE_COLUMNS
+from segmentation_pipeline.domain.returns.model import ReturnModel
+from segmentation_pipeline.domain.returns.registry import ModelRegistry
 
 CATEGORIES = ("shoes", "dresses", "books", "home", "toys")
 SEGMENTS = ("VIP", "Regulars", "Serial Returners", "New")
@@ -47,11 +47,8 @@ def train_model(version: str, seed: int = 0, rows: int = 600) -> ReturnModel:
     """A small calibrated gradient-boosting return model on generated features."""
     from sklearn.isotonic import IsotonicRegression
 
-    from segmentation_pipeline.domain.return_training import (
-        ReturnTrainingSettings,
-        candidate_pipeline,
-        reference_values,
-    )
+    from segmentation_pipeline.domain.returns.settings import ReturnTrainingSettings
+    from segmentation_pipeline.domain.returns.training import candidate_pipeline, reference_values
 
     features, labels = feature_frame(rows, seed)
     settings = ReturnTrainingSettings(seed=seed, boosting_max_iter=30, category_min_lines=1)

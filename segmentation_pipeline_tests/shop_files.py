@@ -1,6 +1,13 @@
 """A small hand-made shop in contract files, with one row for each quarantine rule."""
 
+from datetime import date
 from pathlib import Path
+
+import duckdb
+
+from segmentation_pipeline.domain.contract import TABLES
+from segmentation_pipeline.sources.files import FilesSource
+from segmentation_pipeline.warehouse import Window, load_raw_window, stage_window
 
 TRANSACTIONS = """order_id,customer_id,order_ts,product_id,quantity,unit_price,category,discount,channel,country
 O1,C1,2024-01-02 10:00:00,P1,1,10.00,shoes,0,web,DE
@@ -63,3 +70,15 @@ def write_shop(folder: Path, gzip_transactions: bool = False) -> Path:
     (folder / "returns.csv").write_text(RETURNS)
     (folder / "customers.csv").write_text(CUSTOMERS)
     return folder
+
+
+ALL_DAYS = Window(date(2024, 1, 1), date(2024, 2, 1))
+ORDER = ["customers", "transactions", "returns", "campaign_exposures", "service_interactions"]
+
+
+def build(con: duckdb.DuckDBPyConnection, source: FilesSource, windows: list[Window]) -> None:
+    """Load and stage every table, one window after another, like a day-by-day schedule."""
+    for name in ORDER:
+        for window in windows if TABLES[name].partitioned else windows[:1]:
+            load_raw_window(con, source, TABLES[name], window)
+            stage_window(con, TABLES[name], window)

@@ -26,6 +26,22 @@ def test_definitions_validate_with_the_dagster_cli():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_definitions_load_with_the_dg_cli():
+    dg_cli = Path(sys.executable).with_name("dg")
+    result = subprocess.run(
+        [str(dg_cli), "check", "defs"], cwd=PROJECT_ROOT, capture_output=True, text=True, env=os.environ, timeout=300
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "All definitions loaded successfully" in result.stdout + result.stderr
+
+
+def test_every_asset_has_an_owner_and_an_area_tag():
+    for spec in defs.resolve_all_asset_specs():
+        area = spec.tags.get("area")
+        assert area in {"ingest", "segments", "returns"}, spec.key
+        assert spec.owners == [f"team:{area}"] and spec.group_name == area, spec.key
+
+
 def test_every_contract_table_has_raw_and_staging_assets_with_gating_checks():
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}

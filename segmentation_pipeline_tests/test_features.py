@@ -6,15 +6,17 @@ import duckdb
 import pandas as pd
 import pytest
 
-from segmentation_pipeline.defs.features import SNAPSHOT_SQL
-from segmentation_pipeline.domain.features import SNAPSHOT_COLUMNS
+from segmentation_pipeline.domain.contract import ATTRIBUTION_DAYS
+from segmentation_pipeline.domain.segments.snapshot import SNAPSHOT_COLUMNS
 from segmentation_pipeline.sources.files import FilesSource
-from segmentation_pipeline_tests.shop_files import write_shop
-from segmentation_pipeline_tests.test_warehouse import ALL_DAYS, build
+from segmentation_pipeline.sql import query
+from segmentation_pipeline_tests.shop_files import ALL_DAYS, build, write_shop
 
 
 def snapshot_frame(con: duckdb.DuckDBPyConnection, first: date, end: date) -> pd.DataFrame:
-    frame = con.execute(SNAPSHOT_SQL, {"start": first, "end": end, "attribution_days": 14}).df()
+    frame = con.execute(
+        query("segments/customer_snapshot"), {"start": first, "end": end, "attribution_days": ATTRIBUTION_DAYS}
+    ).df()
     return frame.sort_values(["as_of_day", "customer_id"], ignore_index=True)
 
 

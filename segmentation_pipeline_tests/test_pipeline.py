@@ -8,44 +8,27 @@ import duckdb
 import pandas as pd
 import pytest
 
-from segmentation_pipeline.definitions import all_assets, all_checks
-from segmentation_pipeline.defs.resources import ReturnModelStore, SourceResource, Warehouse, build_resources
-from segmentation_pipeline.defs.returns import SCORING_STATE_TABLES
-from segmentation_pipeline.domain import quality
-from segmentation_pipeline.domain.return_features import FACT_COLUMNS
-from segmentation_pipeline_tests.test_return_facts import facts_and_state_of_new_lines
+from segmentation_pipeline.defs.resources import SourceResource
+from segmentation_pipeline.domain.quality import expectations
+from segmentation_pipeline.domain.returns.features import FACT_COLUMNS
+from segmentation_pipeline.domain.returns.registry import ModelRegistry
+from segmentation_pipeline.sql import catalog
+from segmentation_pipeline_tests.pipeline_runs import copy_of, materialisation_metadata, run, warehouse
+from segmentation_pipeline_tests.scoring_state import facts_and_state_of_new_lines
 
 TABLES = ["transactions", "returns", "customers", "campaign_exposures", "service_interactions"]
 
 
-def warehouse_resources(warehouse: Path) -> dict:
-    """The warehouse file and, beside it, its own model registry."""
-    return {
-        "warehouse": Warehouse(database=str(warehouse)),
-        "return_models": ReturnModelStore(root=str(warehouse.parent / "models")),
-    }
-
-
-def run(warehouse: Path, **partition) -> dg.ExecuteInProcessResult:
-    """Materialise every asset and check into `warehouse`, for one partition or a range."""
-    resources = {**build_resources(), **warehouse_resources(warehouse)}
-    if "start" in partition:
-        partition = {
-            "tags": {
-                "dagster/asset_partition_range_start": partition["start"],
-                "dagster/asset_partition_range_end": partition["end"],
-            }
-        }
-    return dg.materialize([*all_assets, *all_checks], resources=resources, raise_on_error=False, **partition)
-
-
-def warehouse_snapshot(warehouse: Path) -> dict[str, list[tuple]]:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+def warehouse_snapshot(folder: Path) -> dict[str, list[tuple]]:
+    with duckdb.connect(str(warehouse(folder)), read_only=True) as con:
         names = [f"staging.{t}" for t in TABLES] + ["staging.quarantine"]
         names += ["features.customer_snapshot", "segments.rfm", "segments.customer_segments", "segments.segment_models"]
-        names += ["returns.line_facts", *SCORING_STATE_TABLES.values()]
-        # a customer's expected return rate comes from whichever model is in production
-        model_made = {"returns.customer_state": "EXCLUDE (expected_return_rate)"}
+        names += ["returns.line_facts", *catalog.SCORING_STATE.values()]
+        # a customer's expected return rate comes from whichever model is in production; models live in each run's folder
+        model_made = {
+            "returns.customer_state": "EXCLUDE (expected_return_rate)",
+            "segments.segment_models": "EXCLUDE (path)",
+        }
         return {n: con.sql(f"SELECT * {model_made.get(n, '')} FROM {n} ORDER BY ALL").fetchall() for n in names}
 
 
@@ -59,28 +42,26 @@ def blocking_failures(result: dg.ExecuteInProcessResult) -> list[str]:
 
 @pytest.fixture(scope="module")
 def full_run(tmp_path_factory) -> tuple[Path, dg.ExecuteInProcessResult]:
-    warehouse = tmp_path_factory.mktemp("full") / "warehouse.duckdb"
-    return warehouse, run(warehouse, start="2024-01-01", end="2024-02-29")
+    folder = tmp_path_factory.mktemp("full")
+    return folder, run(folder, first_day="2024-01-01", last_day="2024-02-29")
 
 
 def test_full_window_materialises_with_every_blocking_check_passing(full_run):
-    warehouse, result = full_run
+    folder, result = full_run
     assert result.success
     assert blocking_failures(result) == []
     materialised = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert {f"stg_{t}" for t in TABLES} <= materialised
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with duckdb.connect(str(warehouse(folder)), read_only=True) as con:
         staged = dict(con.sql("SELECT 'transactions', count(*) FROM staging.transactions").fetchall())
         raw = con.sql("SELECT count(*) FROM raw.transactions").fetchall()[0][0]
     assert 0 < staged["transactions"] <= raw
 
 
 def test_data_quality_report_accounts_for_every_raw_row(full_run):
-    from segmentation_pipeline.settings import SETTINGS
-
-    warehouse, _ = full_run
-    report = (SETTINGS.reports_dir / "data_quality.md").read_text()
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    folder, _ = full_run
+    report = (folder / "reports" / "data_quality.md").read_text()
+    with duckdb.connect(str(warehouse(folder)), read_only=True) as con:
         staged = con.sql("SELECT count(*) FROM staging.transactions").fetchall()[0][0]
         quarantined = con.sql("SELECT count(*) FROM staging.quarantine WHERE table_name = 'transactions'").fetchall()[
             0
@@ -91,17 +72,15 @@ def test_data_quality_report_accounts_for_every_raw_row(full_run):
 
 
 def test_return_facts_describe_every_staged_line_and_the_scoring_state_is_served(full_run):
-    from segmentation_pipeline.settings import SETTINGS
-
-    warehouse, result = full_run
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    folder, result = full_run
+    with duckdb.connect(str(warehouse(folder)), read_only=True) as con:
         unmatched = con.sql(
             "SELECT count(*) FROM staging.transactions t FULL JOIN returns.line_facts f USING (order_id, line_no) "
             "WHERE t.order_id IS NULL OR f.order_id IS NULL OR f.as_of_day <> t._partition_date"
         ).fetchall()[0][0]
         facts = con.sql("SELECT count(*), count(DISTINCT customer_segment) FROM returns.line_facts").fetchall()[0]
-        for name, table in SCORING_STATE_TABLES.items():
-            served = con.sql(f"FROM '{SETTINGS.serving_dir / name}' ORDER BY ALL").df()
+        for name, table in catalog.SCORING_STATE.items():
+            served = con.sql(f"FROM '{folder / 'serving' / name}' ORDER BY ALL").df()
             pd.testing.assert_frame_equal(served, con.sql(f"FROM {table} ORDER BY ALL").df())
     assert unmatched == 0 and facts[0] > 0
     assert facts[1] > 2  # 'none' before the first model, then named segments
@@ -113,27 +92,25 @@ def test_return_facts_describe_every_staged_line_and_the_scoring_state_is_served
 
 
 def test_scoring_state_gives_the_facts_of_a_line_placed_after_all_data(full_run, tmp_path):
-    warehouse, _ = full_run
-    copy = tmp_path / "copy.duckdb"
-    copy.write_bytes(warehouse.read_bytes())
-    with duckdb.connect(str(copy)) as con:
+    folder, _ = full_run
+    copy = copy_of(folder, tmp_path / "copy")
+    with duckdb.connect(str(warehouse(copy))) as con:
         facts, expected = facts_and_state_of_new_lines(con)
     assert facts["customer_prior_orders"].sum() > 0 and facts["product_prior_returned_units"].sum() > 0
     pd.testing.assert_frame_equal(facts, expected, check_dtype=False)
 
 
 def test_rerunning_a_partition_replaces_its_rows(full_run, tmp_path):
-    warehouse, _ = full_run
-    copy = tmp_path / "copy.duckdb"
-    copy.write_bytes(warehouse.read_bytes())
+    folder, _ = full_run
+    copy = copy_of(folder, tmp_path / "copy")
     before = warehouse_snapshot(copy)
     assert run(copy, partition_key="2024-01-15").success
     assert warehouse_snapshot(copy) == before
 
 
 def test_backfill_of_a_range_equals_materialising_day_by_day(tmp_path):
-    by_range, by_day = tmp_path / "range.duckdb", tmp_path / "day.duckdb"
-    assert run(by_range, start="2024-01-08", end="2024-01-10").success
+    by_range, by_day = tmp_path / "range", tmp_path / "day"
+    assert run(by_range, first_day="2024-01-08", last_day="2024-01-10").success
     for day in ("2024-01-08", "2024-01-09", "2024-01-10"):
         assert run(by_day, partition_key=day).success
     assert warehouse_snapshot(by_range) == warehouse_snapshot(by_day)
@@ -142,8 +119,8 @@ def test_backfill_of_a_range_equals_materialising_day_by_day(tmp_path):
 
 def test_failing_blocking_check_stops_downstream_assets(tmp_path, monkeypatch):
     strict = {"transactions": {"quantity": (1, 1)}}  # real baskets hold lines of several units
-    monkeypatch.setattr(quality, "value_ranges", lambda table: strict.get(table.name, {}))
-    result = run(tmp_path / "gated.duckdb", partition_key="2024-01-15")
+    monkeypatch.setattr(expectations, "value_ranges", lambda table: strict.get(table.name, {}))
+    result = run(tmp_path / "gated", partition_key="2024-01-15")
     assert "stg_transactions:expectations" in blocking_failures(result)
     materialised = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "stg_transactions" in materialised
@@ -151,37 +128,24 @@ def test_failing_blocking_check_stops_downstream_assets(tmp_path, monkeypatch):
 
 
 def materialise(
-    warehouse: Path, asset: str, first_day: str = "2024-01-01", last_day: str = "2024-02-29", config: dict | None = None
+    folder: Path, asset: str, first_day: str = "2024-01-01", last_day: str = "2024-02-29", config: dict | None = None
 ) -> dg.ExecuteInProcessResult:
-    """Materialise one asset alone against the warehouse, for a range of days, with optional run config."""
-    resources = {**build_resources(), "warehouse": Warehouse(database=str(warehouse))}
-    return dg.materialize(
-        [*all_assets, *all_checks],
-        resources=resources,
+    """Materialise one asset alone in the folder, for a range of days, with optional run config."""
+    return run(
+        folder,
+        first_day=first_day,
+        last_day=last_day,
         selection=dg.AssetSelection.assets(asset).without_checks(),
-        tags={"dagster/asset_partition_range_start": first_day, "dagster/asset_partition_range_end": last_day},
         run_config={"ops": {asset: {"config": config}}} if config else None,
-        raise_on_error=False,
     )
 
 
-def materialisation_metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
-    """Metadata of the asset's materialisation (the first partition's, all partitions of a run share it)."""
-    events = [e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == asset]
-    return events[0].step_materialization_data.materialization.metadata
-
-
-def run_check(warehouse: Path, asset: str, check: str, first_day: str, last_day: str) -> dg.AssetCheckEvaluation:
-    """Run one check alone against the warehouse, for a range of days."""
-    resources = {**build_resources(), "warehouse": Warehouse(database=str(warehouse))}
-    result = dg.materialize(
-        [*all_assets, *all_checks],
-        resources=resources,
-        selection=dg.AssetSelection.checks(dg.AssetCheckKey(dg.AssetKey(asset), check)),
-        tags={"dagster/asset_partition_range_start": first_day, "dagster/asset_partition_range_end": last_day},
-        raise_on_error=False,
-    )
-    [evaluation] = result.get_asset_check_evaluations()
+def run_check(folder: Path, asset: str, check: str, first_day: str, last_day: str) -> dg.AssetCheckEvaluation:
+    """Run one check alone against the folder's warehouse, for a range of days."""
+    selection = dg.AssetSelection.checks(dg.AssetCheckKey(dg.AssetKey(asset), check))
+    [evaluation] = run(
+        folder, first_day=first_day, last_day=last_day, selection=selection
+    ).get_asset_check_evaluations()
     return evaluation
 
 
@@ -245,11 +209,10 @@ TAMPERING = {
 @pytest.mark.parametrize("case", list(TAMPERING))
 def test_check_passes_on_clean_data_and_fails_on_broken_data(full_run, tmp_path, case):
     asset, check, tampering, last_day = TAMPERING[case]
-    warehouse, _ = full_run
-    copy = tmp_path / "copy.duckdb"
-    copy.write_bytes(warehouse.read_bytes())
+    folder, _ = full_run
+    copy = copy_of(folder, tmp_path / "copy")
     assert run_check(copy, asset, check, "2024-02-20", last_day).passed
-    with duckdb.connect(str(copy)) as con:
+    with duckdb.connect(str(warehouse(copy))) as con:
         con.execute(tampering).fetchall()
     evaluation = run_check(copy, asset, check, "2024-02-20", last_day)
     assert not evaluation.passed
@@ -259,10 +222,10 @@ def test_check_passes_on_clean_data_and_fails_on_broken_data(full_run, tmp_path,
 
 
 def test_every_snapshot_customer_gets_rfm_scores_and_a_named_segment(full_run):
-    from segmentation_pipeline.domain.rfm import RFM_SEGMENTS
+    from segmentation_pipeline.domain.segments.rfm import RFM_SEGMENTS
 
-    warehouse, _ = full_run
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    folder, _ = full_run
+    with duckdb.connect(str(warehouse(folder)), read_only=True) as con:
         per_day = con.sql(
             "SELECT s.as_of_day, count(*) AS customers, count(r.customer_id) AS scored "
             "FROM features.customer_snapshot s LEFT JOIN segments.rfm r USING (as_of_day, customer_id) GROUP BY 1"
@@ -278,8 +241,8 @@ def test_every_snapshot_customer_gets_rfm_scores_and_a_named_segment(full_run):
 
 
 def test_every_customer_is_segmented_by_a_versioned_model(full_run):
-    warehouse, result = full_run
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    folder, result = full_run
+    with duckdb.connect(str(warehouse(folder)), read_only=True) as con:
         models = con.sql("SELECT version, fitted_on, k, path FROM segments.segment_models ORDER BY 1").fetchall()
         unassigned = con.sql(
             "SELECT count(*) FROM features.customer_snapshot s JOIN (SELECT min(fitted_on) AS first_fit "
@@ -310,8 +273,8 @@ def test_every_customer_is_segmented_by_a_versioned_model(full_run):
 
 
 def test_profiles_transitions_and_cohorts_describe_the_latest_segments(full_run):
-    warehouse, _ = full_run
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    folder, _ = full_run
+    with duckdb.connect(str(warehouse(folder)), read_only=True) as con:
         shares, actions = con.sql(
             "SELECT sum(share_customers), count(recommended_action) FROM segments.segment_profiles"
         ).fetchall()[0]
@@ -332,11 +295,9 @@ def test_profiles_transitions_and_cohorts_describe_the_latest_segments(full_run)
 
 
 def test_return_model_is_versioned_promoted_through_the_gate_and_scores_recent_lines(full_run):
-    from segmentation_pipeline.registry import ModelRegistry
-
-    warehouse, result = full_run
-    registry = ModelRegistry(warehouse.parent / "models")
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    folder, result = full_run
+    registry = ModelRegistry(folder / "models" / "returns")
+    with duckdb.connect(str(warehouse(folder)), read_only=True) as con:
         runs = con.sql("SELECT version, promoted, production_version FROM returns.model_runs").fetchall()
         scored = con.sql(
             "SELECT count(*), min(return_probability), max(return_probability), count(DISTINCT model_version) "
@@ -362,23 +323,18 @@ def test_return_model_is_versioned_promoted_through_the_gate_and_scores_recent_l
 
 
 def test_a_model_falling_behind_production_stays_out_and_the_check_says_why(full_run, tmp_path):
-    from segmentation_pipeline.definitions import all_assets, all_checks
-    from segmentation_pipeline.registry import ModelRegistry
-
-    warehouse, _ = full_run
-    copy = tmp_path / "warehouse.duckdb"
-    copy.write_bytes(warehouse.read_bytes())
-    registry = ModelRegistry(warehouse.parent / "models")
+    folder, _ = full_run
+    copy = copy_of(folder, tmp_path / "copy")
+    registry = ModelRegistry(copy / "models" / "returns")
     in_production = registry.production_version()
-    result = dg.materialize(
-        [*all_assets, *all_checks],
-        resources={**build_resources(), **warehouse_resources(warehouse), "warehouse": Warehouse(database=str(copy))},
+    result = run(
+        copy,
         selection=dg.AssetSelection.assets("return_model"),
         # a new model must beat production by a whole point of ROC AUC: it cannot
         run_config={"ops": {"return_model": {"config": {"gate_margin": -1.0}}}},
     )
     [check] = result.get_asset_check_evaluations()
-    with duckdb.connect(str(copy), read_only=True) as con:
+    with duckdb.connect(str(warehouse(copy)), read_only=True) as con:
         version, promoted = con.sql(
             "SELECT version, promoted FROM returns.model_runs ORDER BY trained_at DESC LIMIT 1"
         ).fetchall()[0]
@@ -388,33 +344,45 @@ def test_a_model_falling_behind_production_stays_out_and_the_check_says_why(full
     assert "falls behind production" in check.metadata["reason"].text
 
 
-def test_too_few_labelled_lines_train_no_model_and_the_check_says_so(full_run, tmp_path):
-    from segmentation_pipeline.defs.return_model import MINIMUM_TRAINING_LINES
-
-    warehouse, _ = full_run
-    copy = tmp_path / "warehouse.duckdb"
-    copy.write_bytes(warehouse.read_bytes())
-    with duckdb.connect(str(copy)) as con:
-        con.execute(f"DELETE FROM returns.line_facts WHERE rowid >= {MINIMUM_TRAINING_LINES // 2}").fetchall()
-    models = tmp_path / "models"
-    result = dg.materialize(
-        [*all_assets, *all_checks],
-        resources={
-            **build_resources(),
-            "warehouse": Warehouse(database=str(copy)),
-            "return_models": ReturnModelStore(root=str(models)),
-        },
-        selection=dg.AssetSelection.assets("return_model"),
+def test_a_production_model_of_another_return_window_is_neither_compared_nor_used(full_run, tmp_path):
+    folder, _ = full_run
+    copy = copy_of(folder, tmp_path / "copy")
+    registry = ModelRegistry(copy / "models" / "returns")
+    in_production = registry.production_version()
+    result = run(
+        copy,
+        selection=dg.AssetSelection.assets("return_model", "recent_return_scores", "customer_expected_return_rates"),
+        run_config={"ops": {"return_model": {"config": {"window_days": 14}}}},
     )
+    assert result.success
+    decision = materialisation_metadata(result, "return_model")["decision"].value
+    assert f"production {in_production} predicts returns within 30 days, not 14" in decision
+    # nothing to fall behind, so the 14-day model is promoted; scores of the default 30-day window then refuse it
+    new = registry.production_version()
+    assert new != in_production and registry.card(new)["label"]["window_days"] == 14
+    scores = materialisation_metadata(result, "recent_return_scores")["model version"].value
+    assert scores == f"production {new} predicts returns within 14 days, not 30; nothing scored"
+
+
+def test_too_few_labelled_lines_train_no_model_and_the_check_says_so(full_run, tmp_path):
+    from segmentation_pipeline.domain.returns.gate import MINIMUM_TRAINING_LINES
+
+    folder, _ = full_run
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    warehouse(copy).write_bytes(warehouse(folder).read_bytes())
+    with duckdb.connect(str(warehouse(copy))) as con:
+        con.execute(f"DELETE FROM returns.line_facts WHERE rowid >= {MINIMUM_TRAINING_LINES // 2}").fetchall()
+    result = run(copy, selection=dg.AssetSelection.assets("return_model"))
     [check] = result.get_asset_check_evaluations()
     assert not check.passed and check.metadata["reason"].text.startswith("not trained: ")
-    assert not models.exists()  # nothing saved, nothing promoted
+    assert not (copy / "models" / "returns").exists()  # nothing saved, nothing promoted
 
 
 def test_latest_segments_are_compared_with_the_latent_types_of_the_generated_shop(full_run):
-    warehouse, result = full_run
+    folder, result = full_run
     metadata = materialisation_metadata(result, "segments_vs_latent_types")
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with duckdb.connect(str(warehouse(folder)), read_only=True) as con:
         confusion = con.sql("SELECT * FROM segments.latent_type_confusion").df().set_index("latent_type")
         latest = con.sql(
             "SELECT segment_name, count(*) FROM segments.customer_segments "
@@ -428,16 +396,12 @@ def test_latest_segments_are_compared_with_the_latent_types_of_the_generated_sho
 
 
 def test_without_ground_truth_the_comparison_says_so(full_run, tmp_path):
-    warehouse, _ = full_run
-    copy = tmp_path / "copy.duckdb"
-    copy.write_bytes(warehouse.read_bytes())
-    resources = {
-        **build_resources(),
-        "warehouse": Warehouse(database=str(copy)),
-        "source": SourceResource(kind="files", path=str(tmp_path), partitions_start="2024-01-01"),
-    }
-    result = dg.materialize(
-        [*all_assets, *all_checks], resources=resources, selection=dg.AssetSelection.assets("segments_vs_latent_types")
+    folder, _ = full_run
+    copy = copy_of(folder, tmp_path / "copy")
+    result = run(
+        copy,
+        selection=dg.AssetSelection.assets("segments_vs_latent_types"),
+        source=SourceResource(kind="files", path=str(tmp_path), partitions_start="2024-01-01"),
     )
     metadata = materialisation_metadata(result, "segments_vs_latent_types")
     assert metadata["ground truth"].value.startswith("none:")
@@ -445,15 +409,14 @@ def test_without_ground_truth_the_comparison_says_so(full_run, tmp_path):
 
 
 def test_transitions_between_two_chosen_days(full_run, tmp_path):
-    warehouse, _ = full_run
-    copy = tmp_path / "copy.duckdb"
-    copy.write_bytes(warehouse.read_bytes())
+    folder, _ = full_run
+    copy = copy_of(folder, tmp_path / "copy")
     chosen = {"from_day": "2024-02-10", "to_day": "2024-02-20", "forecast_periods": 2}
     result = materialise(copy, "segment_transitions", config=chosen)
     assert result.success
     metadata = materialisation_metadata(result, "segment_transitions")
     assert (metadata["from"].value, metadata["to"].value) == ("2024-02-10", "2024-02-20")
-    with duckdb.connect(str(copy), read_only=True) as con:
+    with duckdb.connect(str(warehouse(copy)), read_only=True) as con:
         moved = con.sql("SELECT sum(COLUMNS(* EXCLUDE from_segment)) FROM segments.transition_counts").fetchall()[0]
         customers = con.sql(
             "SELECT count(DISTINCT customer_id) FROM segments.customer_segments "
@@ -470,10 +433,9 @@ def test_transitions_between_two_chosen_days(full_run, tmp_path):
 
 
 def test_segment_ids_and_names_do_not_flip_when_unchanged_data_is_segmented_again(full_run, tmp_path):
-    warehouse, _ = full_run
-    copy = tmp_path / "copy.duckdb"
-    copy.write_bytes(warehouse.read_bytes())
-    with duckdb.connect(str(copy), read_only=True) as con:
+    folder, _ = full_run
+    copy = copy_of(folder, tmp_path / "copy")
+    with duckdb.connect(str(warehouse(copy)), read_only=True) as con:
         [(refit_day, earlier_models)] = con.sql(
             "SELECT max(fitted_on), count(*) - 1 FROM segments.segment_models"
         ).fetchall()
@@ -487,5 +449,5 @@ def test_segment_ids_and_names_do_not_flip_when_unchanged_data_is_segmented_agai
     result = materialise(copy, "customer_segments", first_day=str(refit_day), last_day="2024-02-29")
     assert result.success
     assert materialisation_metadata(result, "customer_segments")["model refits in this run"].value == 1
-    with duckdb.connect(str(copy), read_only=True) as con:
+    with duckdb.connect(str(warehouse(copy)), read_only=True) as con:
         assert con.sql(query).fetchall() == before

@@ -1,22 +1,18 @@
 """Order-line facts and return labels on a hand-made shop, without Dagster."""
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import duckdb
 import pandas as pd
 import pytest
 
-from segmentation_pipeline.defs.returns import (
-    LABELS_SQL,
-    LINE_FACTS_COLUMNS,
-    LINE_FACTS_SQL,
-    RETURN_MACROS_SQL,
-    SCORING_STATE_SQL,
-)
-from segmentation_pipeline.domain.return_features import FACT_COLUMNS, RETURN_WINDOW_DAYS, build_features
+from segmentation_pipeline.defs.returns.line_facts import LINE_FACTS_COLUMNS
+from segmentation_pipeline.domain.returns.features import FACT_COLUMNS, RETURN_WINDOW_DAYS, build_features
 from segmentation_pipeline.sources.files import FilesSource
+from segmentation_pipeline.sql import query
 from segmentation_pipeline.warehouse import Window, ensure_tables, run_in_transaction
-from segmentation_pipeline_tests.test_warehouse import ALL_DAYS, build
+from segmentation_pipeline_tests.scoring_state import facts_and_state_of_new_lines
+from segmentation_pipeline_tests.shop_files import ALL_DAYS, build
 
 TRANSACTIONS = """order_id,customer_id,order_ts,product_id,quantity,unit_price,category,discount,channel,country
 O1,A,2024-01-02 10:00:00,P1,2,10.00,shoes,0,web,DE
@@ -52,7 +48,7 @@ ORDER_DAY = Window(date(2024, 1, 5), date(2024, 1, 6))
 
 
 def facts(con: duckdb.DuckDBPyConnection, window: Window) -> pd.DataFrame:
-    frame = con.execute(LINE_FACTS_SQL, window.params).df()
+    frame = con.execute(query("returns/line_facts"), window.params).df()
     return frame.sort_values(["order_id", "line_no"], ignore_index=True)
 
 
@@ -77,7 +73,7 @@ def shop(tmp_path) -> duckdb.DuckDBPyConnection:
         "(as_of_day DATE, customer_id VARCHAR, recency_days DOUBLE, frequency BIGINT, monetary_net DOUBLE)"
     ).fetchall()
     con.executemany("INSERT INTO segments.customer_segments VALUES (?, ?, ?, ?, 'v1')", SEGMENTS)
-    run_in_transaction(con, RETURN_MACROS_SQL, {})
+    run_in_transaction(con, query("returns/events"), {})
     return con
 
 
@@ -209,54 +205,8 @@ def test_events_at_or_after_the_order_do_not_change_its_facts(shop):
     assert earlier.loc[("O4", 1), "shop_prior_returns"] == 3
 
 
-# The scoring state's counts, put in the facts' terms for lines ordered at or after observed_until.
-STATE_AS_FACTS_SQL = """
-SELECT f.order_id, f.line_no,
-       c.customer_prior_orders, c.customer_prior_units, c.customer_prior_returned_units,
-       c.customer_prior_lines, c.customer_prior_returns,
-       date_diff('second', LEAST(c.first_seen_ts, f.order_ts), f.order_ts) / 86400.0 AS customer_tenure_days,
-       date_diff('second', c.last_order_ts, f.order_ts) / 86400.0 AS customer_days_since_last_order,
-       c.customer_prior_contacts, c.customer_segment,
-       p.product_prior_units, p.product_prior_returned_units, p.product_prior_lines, p.product_prior_returns,
-       p.product_usual_price, k.category_prior_units, k.category_prior_returned_units,
-       s.shop_prior_units, s.shop_prior_returned_units, s.shop_prior_lines, s.shop_prior_returns
-FROM new_line_facts AS f
-JOIN returns.customer_state AS c USING (customer_id)
-JOIN returns.product_state AS p USING (product_id)
-JOIN returns.category_state AS k ON k.category = f.category
-CROSS JOIN returns.shop_state AS s
-ORDER BY f.order_id
-"""
-
-
-def facts_and_state_of_new_lines(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Add one line for every customer of the scoring state, an hour after `observed_until` (the products
-    taken in turn); return the facts of those lines and what the state says they should be."""
-    run_in_transaction(con, RETURN_MACROS_SQL, {})
-    [(observed_until, next_day)] = con.sql(
-        "SELECT observed_until, (SELECT max(as_of_day) + 1 FROM segments.customer_segments) FROM returns.shop_state"
-    ).fetchall()
-    assert observed_until.date() == next_day  # the latest segments are those of the day before the new lines
-    con.execute(
-        "INSERT INTO staging.transactions (order_id, line_no, customer_id, order_ts, product_id, quantity, "
-        "unit_price, category) "
-        "SELECT 'new-' || c.customer_id, 1, c.customer_id, $ts, p.product_id, 1, 1.0, p.category "
-        "FROM (SELECT customer_id, row_number() OVER (ORDER BY customer_id) AS n FROM returns.customer_state) AS c "
-        "JOIN (SELECT product_id, category, row_number() OVER (ORDER BY product_id) AS n, count(*) OVER () AS k "
-        "FROM returns.product_state) AS p ON p.n = 1 + c.n % p.k",
-        {"ts": observed_until + timedelta(hours=1)},
-    ).fetchall()
-    con.execute(
-        f"CREATE TEMP TABLE new_line_facts AS {LINE_FACTS_SQL}", Window(next_day, next_day + timedelta(1)).params
-    ).fetchall()
-    expected = con.sql(STATE_AS_FACTS_SQL).df()
-    facts = con.sql(f"SELECT {', '.join(expected.columns)} FROM new_line_facts ORDER BY order_id").df()
-    assert len(facts) == con.sql("SELECT count(*) FROM returns.customer_state").fetchall()[0][0] > 0
-    return facts, expected
-
-
 def test_scoring_state_gives_the_facts_of_a_line_placed_after_all_data(shop):
-    run_in_transaction(shop, SCORING_STATE_SQL, {})
+    run_in_transaction(shop, query("returns/scoring_state"), {})
     facts, expected = facts_and_state_of_new_lines(shop)
     pd.testing.assert_frame_equal(facts, expected, check_dtype=False)
     assert list(facts["product_usual_price"]) == pytest.approx([20.0, 5.0, 11.2])  # P1: mean of 10, 12, 11, 11, 12
@@ -287,7 +237,7 @@ LABEL_RETURNS = [  # (customer_id, product_id, return_ts)
 def test_labels_count_returns_inside_the_window_once_it_has_closed():
     con = duckdb.connect()
     ensure_tables(con)
-    run_in_transaction(con, RETURN_MACROS_SQL, {})
+    run_in_transaction(con, query("returns/events"), {})
     con.executemany(
         "INSERT INTO staging.transactions (order_id, line_no, customer_id, product_id, order_ts, quantity, unit_price) "
         "VALUES (?, 1, ?, ?, ?, 1, 10.0)",
@@ -303,7 +253,7 @@ def test_labels_count_returns_inside_the_window_once_it_has_closed():
         "window_days": RETURN_WINDOW_DAYS,
         "observed_until": datetime(2024, 2, 9),
     }
-    labels = {row[0]: row[2:] for row in con.execute(f"{LABELS_SQL} ORDER BY ALL", params).fetchall()}
+    labels = {row[0]: row[2:] for row in con.execute(f"{query('returns/labels')} ORDER BY ALL", params).fetchall()}
     assert labels == {
         "L1": (True, True),
         "L2": (False, True),

@@ -5,8 +5,10 @@ import subprocess
 import sys
 
 import duckdb
+import pytest
 
 
+@pytest.mark.slow
 def test_pipeline_runs_end_to_end_on_online_retail(online_retail_file, tmp_path):
     env = {
         **os.environ,

@@ -5,13 +5,14 @@ from datetime import date, timedelta
 import duckdb
 import pytest
 
-from segmentation_pipeline.domain.evaluation import segments_vs_types
-from segmentation_pipeline.domain.segmentation import INPUT_COLUMNS, SegmentationSettings, refit
-from segmentation_pipeline.domain.synthetic import ShopSpec, generate_shop
+from segmentation_pipeline.domain.contract import ATTRIBUTION_DAYS
+from segmentation_pipeline.domain.segments.latent_types import segments_vs_types
+from segmentation_pipeline.domain.segments.refit import INPUT_COLUMNS, SegmentationSettings, refit
 from segmentation_pipeline.sources.synthetic import SyntheticSource
-from segmentation_pipeline.sql import SNAPSHOT_SQL
+from segmentation_pipeline.sources.synthetic_shop import ShopSpec, generate_shop
+from segmentation_pipeline.sql import query
 from segmentation_pipeline.warehouse import Window
-from segmentation_pipeline_tests.test_warehouse import build
+from segmentation_pipeline_tests.shop_files import build
 
 SPEC = ShopSpec(n_customers=3_000, start=date(2024, 1, 1), days=365, seed=42, write_line_truth=False)
 LAST_DAY = SPEC.start + timedelta(days=SPEC.days - 1)
@@ -28,7 +29,8 @@ def recovery(tmp_path_factory):
     con = duckdb.connect()
     build(con, source, [Window(SPEC.start, SPEC.start + timedelta(days=SPEC.days))])
     snapshot = con.execute(
-        SNAPSHOT_SQL, {"start": LAST_DAY, "end": LAST_DAY + timedelta(days=1), "attribution_days": 14}
+        query("segments/customer_snapshot"),
+        {"start": LAST_DAY, "end": LAST_DAY + timedelta(days=1), "attribution_days": ATTRIBUTION_DAYS},
     ).df()[list(INPUT_COLUMNS)]
     segments = refit(snapshot, LAST_DAY, None, SegmentationSettings()).assign(snapshot)
     truth = con.execute(

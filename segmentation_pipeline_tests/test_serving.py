@@ -12,8 +12,8 @@ import pytest
 from fastapi import HTTPException
 from fastapi.testclient import TestClient
 
-from segmentation_pipeline.domain.order_scoring import order_facts, score_orders
-from segmentation_pipeline.domain.return_features import FEATURE_COLUMNS
+from segmentation_pipeline.domain.returns.features import FEATURE_COLUMNS
+from segmentation_pipeline.domain.returns.scoring import order_facts, score_orders
 from segmentation_pipeline.serving.app import Order, OrderBatcher, create_app
 from segmentation_pipeline.serving.load_test import run_load_test, start_service
 from segmentation_pipeline.serving.state import ScoringState
@@ -111,6 +111,7 @@ def test_an_order_gets_a_probability_and_factors_per_line(client, models):
     assert response.status_code == 200
     body = response.json()
     assert body["model_version"] == models[0].version
+    assert body["window_days"] == models[0].window_days == 30
     probabilities = [line["return_probability"] for line in body["lines"]]
     assert [line["product_id"] for line in body["lines"]] == ["P0001", "P0001", "P0002"]
     assert all(0.0 <= p <= 1.0 for p in probabilities)
@@ -188,6 +189,7 @@ def test_model_card_is_the_production_models(client, models):
     card = client.get("/v1/model", headers=HEADERS).json()
     assert card["version"] == models[0].version
     assert card["features"] == list(FEATURE_COLUMNS)
+    assert card["label"]["window_days"] == 30  # what a probability refers to: a return within 30 days
 
 
 def test_no_model_answers_503_until_one_is_promoted(dirs, models):

@@ -14,25 +14,16 @@ from segmentation_pipeline.warehouse import (
     quarantine_by_reason,
     quarantine_unplaced_rows,
     reconcile,
-    stage_window,
 )
 from segmentation_pipeline_tests.shop_files import (
+    ALL_DAYS,
     EXPECTED_QUARANTINE,
     EXPECTED_STAGED,
     EXPECTED_UNPLACED,
+    ORDER,
+    build,
     write_shop,
 )
-
-ALL_DAYS = Window(date(2024, 1, 1), date(2024, 2, 1))
-ORDER = ["customers", "transactions", "returns", "campaign_exposures", "service_interactions"]
-
-
-def build(con: duckdb.DuckDBPyConnection, source: FilesSource, windows: list[Window]) -> None:
-    """Load and stage every table, one window after another, like a day-by-day schedule."""
-    for name in ORDER:
-        for window in windows if TABLES[name].partitioned else windows[:1]:
-            load_raw_window(con, source, TABLES[name], window)
-            stage_window(con, TABLES[name], window)
 
 
 def snapshot(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:

@@ -1,4 +1,8 @@
-"""Thin Dagster wrappers, grouped by layer."""
+"""Thin Dagster assets and checks, one folder per area, loaded by `definitions.py` from this folder.
+
+Shared modules (`resources`, `partitions`, `helpers`, `automation`) hold no assets; no asset
+module imports another asset module: assets depend on each other by name.
+"""
 
 import warnings
 

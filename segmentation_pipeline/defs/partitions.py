@@ -20,6 +20,11 @@ daily_partitions = dg.DailyPartitionsDefinition(
 single_run_backfill = dg.BackfillPolicy.single_run()
 
 
+def first_day() -> date:
+    """The first event day of the partitions."""
+    return daily_partitions.start.date()
+
+
 def event_window(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> Window:
     """The event days this run covers: its partition range, or every day for an unpartitioned run.
 
@@ -32,4 +37,4 @@ def event_window(context: dg.AssetExecutionContext | dg.AssetCheckExecutionConte
             daily_partitions.time_window_for_partition_key(key_range.start).start.date(),
             daily_partitions.time_window_for_partition_key(key_range.end).end.date(),
         )
-    return Window(date.fromisoformat(SETTINGS.partitions_start), date.max)
+    return Window(first_day(), date.max)

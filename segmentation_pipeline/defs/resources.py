@@ -1,4 +1,4 @@
-"""Resources: the DuckDB warehouse and the configured raw-data source."""
+"""Resources: the DuckDB warehouse, the configured raw-data source, and where files outside the warehouse go."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
-from segmentation_pipeline.registry import ModelRegistry
+from segmentation_pipeline.domain.returns.registry import ModelRegistry
+from segmentation_pipeline.domain.segments.registry import SegmentModelRegistry
 from segmentation_pipeline.settings import SETTINGS, Settings
 from segmentation_pipeline.sources import RawSource, build_source
 
@@ -51,19 +52,44 @@ class SourceResource(dg.ConfigurableResource):
         return self.reader().customer_truth_path()
 
 
-class ReturnModelStore(dg.ConfigurableResource):
-    """Where return model versions and the production pointer live (the scoring service reads the same folder)."""
+class Artifacts(dg.ConfigurableResource):
+    """Where the pipeline writes outside the warehouse: exports for BI and marketing tools, the
+    scoring service's files, reports, and the model registries (the scoring service reads the
+    return models from the same folder)."""
 
-    root: str
+    exports_dir: str
+    serving_dir: str
+    reports_dir: str
+    return_models_dir: str
+    segment_models_dir: str
 
-    def registry(self) -> ModelRegistry:
-        return ModelRegistry(Path(self.root))
+    def export_path(self, file_name: str) -> Path:
+        return Path(self.exports_dir) / file_name
+
+    def serving_path(self, file_name: str) -> Path:
+        return Path(self.serving_dir) / file_name
+
+    def report_path(self, file_name: str) -> Path:
+        return Path(self.reports_dir) / file_name
+
+    def return_models(self) -> ModelRegistry:
+        return ModelRegistry(Path(self.return_models_dir))
+
+    def segment_models(self) -> SegmentModelRegistry:
+        return SegmentModelRegistry(Path(self.segment_models_dir))
 
 
 def build_resources(settings: Settings = SETTINGS) -> dict[str, dg.ConfigurableResource]:
+    """Every resource, from settings: one code path, swapped per environment by configuration."""
     return {
         "warehouse": Warehouse(database=str(settings.warehouse_path)),
-        "return_models": ReturnModelStore(root=str(settings.return_models_dir)),
+        "artifacts": Artifacts(
+            exports_dir=str(settings.exports_dir),
+            serving_dir=str(settings.serving_dir),
+            reports_dir=str(settings.reports_dir),
+            return_models_dir=str(settings.return_models_dir),
+            segment_models_dir=str(settings.segment_models_dir),
+        ),
         "source": SourceResource(
             kind=settings.source,
             path=str(settings.source_path),
@@ -73,3 +99,8 @@ def build_resources(settings: Settings = SETTINGS) -> dict[str, dg.ConfigurableR
             synthetic_seed=settings.synthetic_seed,
         ),
     }
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    return dg.Definitions(resources=build_resources())

@@ -155,3 +155,7 @@ TABLES: dict[str, Table] = {
     t.name: t for t in (TRANSACTIONS, RETURNS, CUSTOMERS, CAMPAIGN_EXPOSURES, SERVICE_INTERACTIONS)
 }
 EVENT_TABLES = [t for t in TABLES.values() if t.partitioned]
+
+ATTRIBUTION_DAYS = 14
+"""Days after a campaign message in which a purchase counts as its conversion, when the exposure
+file does not say whether it converted."""

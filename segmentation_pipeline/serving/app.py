@@ -29,8 +29,8 @@ from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field
 
-from segmentation_pipeline.domain.order_scoring import customer_profile, order_facts, score_orders
-from segmentation_pipeline.domain.return_model import ReturnModel
+from segmentation_pipeline.domain.returns.model import ReturnModel
+from segmentation_pipeline.domain.returns.scoring import customer_profile, order_facts, score_orders
 from segmentation_pipeline.serving.state import ScoringState, production_model, scoring_state
 
 T = TypeVar("T")
@@ -80,6 +80,7 @@ class OrderSummaryOut(BaseModel):
 
 class ReturnRiskOut(BaseModel):
     model_version: str
+    window_days: int = Field(description="A probability is that of a return within this many days of the order.")
     lines: list[LineRiskOut]
     order: OrderSummaryOut
 
@@ -236,6 +237,7 @@ def create_app(models_dir: Path, serving_dir: Path, api_key: str, timezone: str 
         return [
             {
                 "model_version": risk.model_version,
+                "window_days": current_model.window_days,
                 "lines": [{**asdict(line), "top_factors": _factors(line.top_factors)} for line in risk.lines],
                 "order": {
                     "expected_returned_lines": risk.expected_returned_lines,
@@ -252,7 +254,12 @@ def create_app(models_dir: Path, serving_dir: Path, api_key: str, timezone: str 
 
     def card() -> dict[str, Any]:
         current = model()
-        return {"version": current.version, "algorithm": current.algorithm, **current.card}
+        return {
+            "version": current.version,
+            "algorithm": current.algorithm,
+            "label": {"window_days": current.window_days},
+            **current.card,
+        }
 
     app = FastAPI(
         title="Return-risk scoring",
@@ -275,7 +282,7 @@ def create_app(models_dir: Path, serving_dir: Path, api_key: str, timezone: str 
 
     @app.get("/v1/model", dependencies=keyed)
     async def model_card() -> dict[str, Any]:
-        """The production model's card: version, training window, features, metrics."""
+        """The production model's card: version, the return window its probabilities refer to, training periods, features, metrics."""
         return await _on_scorer(card)
 
     @app.get("/healthz")

@@ -19,8 +19,8 @@ from typing import Any, Generic, TypeVar
 
 import pandas as pd
 
-from segmentation_pipeline.domain.return_model import ReturnModel
-from segmentation_pipeline.registry import POINTER, ModelRegistry
+from segmentation_pipeline.domain.returns.model import ReturnModel
+from segmentation_pipeline.domain.returns.registry import POINTER, ModelRegistry
 
 logger = logging.getLogger(__name__)
 

@@ -20,6 +20,7 @@ from typing import Protocol
 import duckdb
 
 from segmentation_pipeline.domain.contract import Table
+from segmentation_pipeline.sql.staging import parse_timestamp_sql
 
 LINEAGE_COLUMNS = ("_source_file", "_source_row", "_reject_reason", "_event_ts")
 
@@ -52,11 +53,6 @@ def relation_columns(con: duckdb.DuckDBPyConnection, relation: str, path: object
 
 def sql_literal(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
-
-
-def parse_timestamp_sql(expr: str) -> str:
-    """The one rule that turns raw text into a timestamp (ISO 8601 date or date-time)."""
-    return f"TRY_CAST(NULLIF(TRIM(CAST({expr} AS VARCHAR)), '') AS TIMESTAMP)"
 
 
 def contract_select(

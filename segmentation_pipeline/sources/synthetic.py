@@ -27,7 +27,7 @@ class SyntheticSource:
 
     def prepare(self) -> None:
         """Generate the shop unless a complete copy is already on disk."""
-        from segmentation_pipeline.domain.synthetic import ShopSpec, generate_shop
+        from segmentation_pipeline.sources.synthetic_shop import ShopSpec, generate_shop
 
         if (self.folder / "transactions.parquet").exists():
             return

@@ -1,7 +1,19 @@
-"""DuckDB SQL for the warehouse."""
+"""The warehouse's DuckDB SQL: one file per query under this folder, read by `query`.
 
+Table names live in `catalog.py`; SQL rendered from the contract (raw, staging and
+quarantine) is built in `staging.py`.
+"""
+
+from functools import cache
 from pathlib import Path
 
-SNAPSHOT_SQL = (Path(__file__).resolve().parent / "customer_snapshot.sql").read_text()
-"""Customer snapshots for the days in [$start, $end) (see the file's header)."""
-SNAPSHOT_TABLE = "features.customer_snapshot"
+SQL_DIR = Path(__file__).resolve().parent
+
+
+@cache
+def query(name: str) -> str:
+    """The text of `sql/<name>.sql`, e.g. `query("segments/customer_snapshot")`."""
+    path = SQL_DIR / f"{name}.sql"
+    if not path.exists():
+        raise FileNotFoundError(f"no SQL file {path}")
+    return path.read_text()

@@ -22,9 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from segmentation_pipeline.domain.contract import TABLES, Table
-from segmentation_pipeline.sources.base import LINEAGE_COLUMNS, parse_timestamp_sql
-
-QUARANTINE = "staging.quarantine"
+from segmentation_pipeline.sql.catalog import QUARANTINE
 
 EXTRA_COLUMNS: dict[str, dict[str, str]] = {
     "transactions": {"line_no": "BIGINT", "gross_amount": "DOUBLE", "net_amount": "DOUBLE"},
@@ -60,6 +58,11 @@ def range_rules(table: Table) -> list[Rule]:
     return rules + CROSS_COLUMN_RULES.get(table.name, [])
 
 
+def parse_timestamp_sql(expr: str) -> str:
+    """The one rule that turns raw text into a timestamp (ISO 8601 date or date-time)."""
+    return f"TRY_CAST(NULLIF(TRIM(CAST({expr} AS VARCHAR)), '') AS TIMESTAMP)"
+
+
 def typed_expression(table: Table, column: str) -> str:
     sql_type = table.column(column).sql_type
     if sql_type == "TIMESTAMP":
@@ -92,6 +95,22 @@ def create_tables_sql() -> str:
 
 def window_filter(table: Table, column: str = "_partition_date") -> str:
     return f"{column} >= $start AND {column} < $end" if table.partitioned else "true"
+
+
+def unbalanced_days_sql(table: Table) -> str:
+    """Days of the window ($start, $end) whose raw rows are not all staged or quarantined: day, raw, staged, quarantined."""
+    return f"""
+WITH raw_days AS (SELECT _partition_date AS day, count(*) AS n FROM raw.{table.name}
+                  WHERE {window_filter(table)} GROUP BY 1),
+staged_days AS (SELECT _partition_date AS day, count(*) AS n FROM staging.{table.name}
+                WHERE {window_filter(table)} GROUP BY 1),
+quarantined_days AS (SELECT partition_date AS day, count(*) AS n FROM {QUARANTINE}
+                     WHERE table_name = $table AND {window_filter(table, "partition_date")} GROUP BY 1)
+SELECT day, COALESCE(r.n, 0), COALESCE(s.n, 0), COALESCE(q.n, 0)
+FROM raw_days AS r FULL JOIN staged_days AS s USING (day) FULL JOIN quarantined_days AS q USING (day)
+WHERE COALESCE(r.n, 0) <> COALESCE(s.n, 0) + COALESCE(q.n, 0)
+ORDER BY day
+"""
 
 
 def load_raw_sql(table: Table, source_select: str) -> str:
@@ -261,6 +280,3 @@ SELECT '{table.name}', _partition_date, _source_file, _source_row, quarantine_re
 FROM checked_{table.name} WHERE quarantine_reason IS NOT NULL;
 DROP TABLE checked_{table.name};
 """
-
-
-__all__ = ["LINEAGE_COLUMNS", "create_tables_sql", "load_raw_sql", "stage_sql"]

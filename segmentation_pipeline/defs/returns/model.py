@@ -1,0 +1,140 @@
+"""The return model: trained on past order lines, judged on the latest period, promoted through a gate."""
+
+from datetime import UTC, datetime
+
+import dagster as dg
+import duckdb
+import pandas as pd
+
+from segmentation_pipeline.defs.helpers import area, frame_markdown, write_frame
+from segmentation_pipeline.defs.resources import Artifacts, Warehouse
+from segmentation_pipeline.domain.returns.settings import ReturnTrainingSettings
+from segmentation_pipeline.sql import catalog, query
+from segmentation_pipeline.warehouse import run_in_transaction
+
+
+class ReturnModelConfig(dg.Config):
+    window_days: int = ReturnTrainingSettings.window_days
+    """A line counts as returned when the customer returns the product within this many days."""
+    gate_margin: float = ReturnTrainingSettings.gate_margin
+    """Test ROC AUC a new model may lose against the production model and still be promoted."""
+    forest_max_rows: int = ReturnTrainingSettings.forest_max_rows
+    """The random forest trains on a seeded sample of at most this many lines."""
+    boosting_max_iter: int = ReturnTrainingSettings.boosting_max_iter
+    seed: int = ReturnTrainingSettings.seed
+
+
+def labelled_lines(con: duckdb.DuckDBPyConnection, window_days: int) -> pd.DataFrame:
+    """Every order line's facts with its label as far as the staged history knows it."""
+    run_in_transaction(con, query("returns/events"), {})
+    return con.execute(
+        f"SELECT f.*, l.returned, l.label_known FROM {catalog.LINE_FACTS} AS f "
+        f"JOIN ({query('returns/labels')}) AS l USING (order_id, line_no)",
+        {
+            "start": datetime(1900, 1, 1),
+            "end": datetime(9999, 1, 1),
+            "window_days": window_days,
+            "observed_until": con.sql("SELECT observed_until()").fetchall()[0][0],
+        },
+    ).df()
+
+
+def record_run(con: duckdb.DuckDBPyConnection, **run) -> None:
+    """Add a training run to `returns.model_runs`."""
+    run = {"trained_at": datetime.now(UTC).replace(tzinfo=None), **run}
+    con.execute(query("returns/model_runs_table")).fetchall()
+    columns = ", ".join(f"${k} AS {k}" for k in run)
+    con.execute(f"INSERT INTO {catalog.MODEL_RUNS} BY NAME SELECT * FROM (SELECT {columns})", run).fetchall()
+
+
+@dg.asset(**area("returns"), kinds={"scikitlearn", "duckdb"}, deps=["return_line_facts"])
+def return_model(config: ReturnModelConfig, warehouse: Warehouse, artifacts: Artifacts) -> dg.MaterializeResult:
+    """A new return-probability model trained on past order lines, chosen on a validation period,
+    calibrated, and judged on the latest test period against the baselines and the production model.
+    Every version is saved with its model card; it goes to production only through the quality gate."""
+    from segmentation_pipeline.domain.returns.gate import too_few_lines, usable
+    from segmentation_pipeline.domain.returns.training import train_return_model
+
+    settings = ReturnTrainingSettings(**config.model_dump())
+    registry = artifacts.return_models()
+    with warehouse.get_connection() as con:
+        lines = labelled_lines(con, settings.window_days)
+        refusal = too_few_lines(int(lines["label_known"].sum()))
+        if refusal:
+            record_run(
+                con,
+                window_days=settings.window_days,
+                test_roc_auc=float("nan"),
+                promoted=False,
+                reason=refusal,
+                production_version=registry.production_version(),
+            )
+            return dg.MaterializeResult(metadata={"decision": refusal})
+        production, not_comparable = usable(registry.load_production(), settings.window_days)
+        result = train_return_model(lines, settings, production=production)
+        decision = result.decision.reason + (f" ({not_comparable} and could not be compared)" if not_comparable else "")
+        folder = registry.save(result.model)
+        if result.decision.promote:
+            registry.promote(result.model.version)
+        test_auc = float(result.metrics.loc["model", "roc_auc"])
+        record_run(
+            con,
+            version=result.model.version,
+            algorithm=result.model.algorithm,
+            window_days=settings.window_days,
+            test_roc_auc=test_auc,
+            promoted=result.decision.promote,
+            reason=decision,
+            production_version=registry.production_version(),
+        )
+        write_frame(con, catalog.MODEL_METRICS, result.metrics.reset_index(names="scorer"))
+        write_frame(con, catalog.CALIBRATION_CURVES, result.curves)
+        write_frame(con, catalog.KEY_FACTORS, result.importance)
+        for group, rates in result.rates.items():
+            write_frame(con, catalog.RETURN_RATES_BY.format(group=group), rates.reset_index())
+    model_curve = result.curves[result.curves["scorer"] == "model"].drop(columns="scorer")
+    return dg.MaterializeResult(
+        metadata={
+            "model version": result.model.version,
+            "algorithm": result.model.algorithm,
+            "return window (days)": settings.window_days,
+            "promoted": result.decision.promote,
+            "decision": decision,
+            "production version": str(registry.production_version()),
+            "test ROC AUC": test_auc,
+            "test metrics (model against baselines)": dg.MetadataValue.md(frame_markdown(result.metrics, 4)),
+            "validation metrics (candidates)": dg.MetadataValue.md(frame_markdown(result.validation, 4)),
+            "calibration on test (mean predicted against observed)": dg.MetadataValue.md(
+                frame_markdown(model_curve, 3)
+            ),
+            "key factors (permutation importance on test)": dg.MetadataValue.md(
+                frame_markdown(result.importance[["feature", "auc_drop", "auc_drop_std"]].head(12), 4)
+            ),
+            **{
+                f"test return rate by {group.replace('_', ' ')}": dg.MetadataValue.md(frame_markdown(rates, 3))
+                for group, rates in result.rates.items()
+            },
+            "model card": dg.MetadataValue.path(str(folder / "card.json")),
+        }
+    )
+
+
+@dg.asset_check(
+    asset=return_model,
+    name="new_model_promoted",
+    description="Warns when the latest trained model did not pass the quality gate; the previous model "
+    "stays in production and the check says why.",
+)
+def new_model_promoted(warehouse: Warehouse) -> dg.AssetCheckResult:
+    with warehouse.get_connection() as con:
+        con.execute(query("returns/model_runs_table")).fetchall()
+        rows = con.sql(
+            f"SELECT version, promoted, reason, production_version FROM {catalog.MODEL_RUNS} "
+            "ORDER BY trained_at DESC LIMIT 1"
+        ).fetchall()
+    version, promoted, reason, production = rows[0] if rows else (None, False, "no model trained yet", None)
+    return dg.AssetCheckResult(
+        passed=bool(promoted),
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"candidate": str(version), "reason": reason, "in production": str(production)},
+    )

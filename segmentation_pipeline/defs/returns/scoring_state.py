@@ -1,0 +1,35 @@
+"""The scoring state: the latest counts the real-time scoring service needs to describe a new order."""
+
+import dagster as dg
+
+from segmentation_pipeline.defs.helpers import area, markdown_preview
+from segmentation_pipeline.defs.resources import Artifacts, Warehouse
+from segmentation_pipeline.sql import catalog, query
+from segmentation_pipeline.warehouse import export_table, run_in_transaction
+
+
+@dg.asset(
+    **area("returns"),
+    kinds={"duckdb", "parquet"},
+    deps=[f"stg_{name}" for name in ("transactions", "returns", "customers", "service_interactions")]
+    + ["customer_segments", "rfm_segments", "customer_expected_return_rates"],
+)
+def return_scoring_state(warehouse: Warehouse, artifacts: Artifacts) -> dg.MaterializeResult:
+    """What every customer, product, category and the shop had bought and returned up to the latest
+    staged data, exported as Parquet files the real-time scoring service reads to describe a new order."""
+    with warehouse.get_connection() as con:
+        run_in_transaction(con, query("returns/events"), {})
+        run_in_transaction(con, query("returns/scoring_state"), {})
+        rows = {}
+        for file_name, table in catalog.SCORING_STATE.items():
+            export_table(con, table, artifacts.serving_path(file_name))
+            rows[table] = con.sql(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+        shop = markdown_preview(con, f"SELECT * FROM {catalog.SCORING_STATE['shop.parquet']}")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": rows[catalog.SCORING_STATE["customers.parquet"]],
+            "rows per table": dg.MetadataValue.json(rows),
+            "serving folder": dg.MetadataValue.path(artifacts.serving_dir),
+            "shop": dg.MetadataValue.md(shop),
+        }
+    )

@@ -1,0 +1,145 @@
+"""K-means customer segments per customer and day, from a versioned model refitted on a cadence."""
+
+import dagster as dg
+import pandas as pd
+
+from segmentation_pipeline.defs.helpers import area, counts_markdown
+from segmentation_pipeline.defs.partitions import daily_partitions, event_window, single_run_backfill
+from segmentation_pipeline.defs.resources import Artifacts, Warehouse
+from segmentation_pipeline.domain.segments.refit import INPUT_COLUMNS, STABILITY_THRESHOLD, SegmentationSettings
+from segmentation_pipeline.sql import catalog, query
+from segmentation_pipeline.warehouse import chunks, last_day_counts, replace_days, run_in_transaction
+
+
+class SegmentationConfig(dg.Config):
+    k_min: int = SegmentationSettings.k_min
+    """Smallest number of segments searched."""
+    k_max: int = SegmentationSettings.k_max
+    """Largest number of segments searched."""
+    algorithm: str = SegmentationSettings.algorithm
+    """`kmeans` (MiniBatchKMeans above 50,000 customers) or `gmm` (Gaussian mixture)."""
+    refit_every_days: int = SegmentationSettings.refit_every_days
+    """Days a model stays in force before it is refitted on the day's customers."""
+    seed: int = SegmentationSettings.seed
+    stability_bootstraps: int = SegmentationSettings.stability_bootstraps
+    """Bootstrap refits used to measure stability (adjusted Rand index, per-segment Jaccard)."""
+
+
+K_SCORES_SCHEMA = dg.TableSchema(
+    columns=[
+        dg.TableColumn("k", "int", description="Number of segments."),
+        dg.TableColumn("inertia", "float", description="Within-segment sum of squares (lower is tighter)."),
+        dg.TableColumn("silhouette", "float", description="Mean silhouette width (higher is better)."),
+        dg.TableColumn("davies_bouldin", "float", description="Davies-Bouldin index (lower is better)."),
+        dg.TableColumn("calinski_harabasz", "float", description="Calinski-Harabasz index (higher is better)."),
+    ]
+)
+
+
+def k_scores_table(scores: pd.DataFrame) -> dg.MetadataValue:
+    """The model-selection scores as a typed metadata table, one row per k (undefined scores empty)."""
+    columns = [c.name for c in K_SCORES_SCHEMA.columns]
+    typed = scores[columns].astype({"k": "int64"}).round(4).astype(object)
+    records = [dg.TableRecord(row) for row in typed.where(typed.notna(), None).to_dict("records")]
+    return dg.MetadataValue.table(records=records, schema=K_SCORES_SCHEMA)
+
+
+@dg.asset(
+    **area("segments"),
+    kinds={"duckdb", "scikitlearn"},
+    partitions_def=daily_partitions,
+    backfill_policy=single_run_backfill,
+    deps=["customer_snapshot"],
+)
+def customer_segments(
+    context: dg.AssetExecutionContext, config: SegmentationConfig, warehouse: Warehouse, artifacts: Artifacts
+) -> dg.MaterializeResult:
+    """Every customer's behavioural segment (K-means on transformed, scaled snapshot features) for each day.
+    The model is versioned and refitted every `refit_every_days`; refits keep segment ids by matching
+    centroids, so ids and names do not flip between daily refreshes."""
+    from segmentation_pipeline.domain.segments.charts import k_scores_chart
+    from segmentation_pipeline.domain.segments.features import apply_scaling
+    from segmentation_pipeline.domain.segments.refit import segment_days
+    from segmentation_pipeline.domain.segments.registry import model_rows
+    from segmentation_pipeline.domain.segments.selection import compare_algorithms
+
+    settings = SegmentationSettings(**config.model_dump())
+    window = event_window(context)
+    registry = artifacts.segment_models()
+    registry.forget(window.start, window.end)
+    in_force = registry.in_force(window.start)
+    refits, last_refit_snapshot, rows = [], None, 0
+    with warehouse.get_connection() as con:
+        for chunk in chunks(window):
+            snapshots = con.execute(
+                f"SELECT as_of_day, {', '.join(INPUT_COLUMNS)} FROM {catalog.SNAPSHOT} "
+                "WHERE as_of_day >= $start AND as_of_day < $end ORDER BY as_of_day, customer_id",
+                chunk.params,
+            ).df()
+            segmented = segment_days(snapshots, in_force, settings)
+            for fitted in segmented.refits:
+                registry.save(fitted)
+            in_force, refits = segmented.in_force, refits + segmented.refits
+            last_refit_snapshot = segmented.last_refit_snapshot if segmented.refits else last_refit_snapshot
+            con.register("assigned_days", segmented.assignments)
+            rows += replace_days(
+                con,
+                catalog.CUSTOMER_SEGMENTS,
+                chunk,
+                "SELECT CAST(as_of_day AS DATE) AS as_of_day, customer_id, segment_id, segment_name, model_version "
+                "FROM assigned_days",
+            )
+            con.unregister("assigned_days")
+        con.execute(query("segments/segment_models_table")).fetchall()
+        con.register("fitted_models", model_rows(refits, registry))
+        run_in_transaction(con, query("segments/replace_segment_models"), window.params)
+        con.unregister("fitted_models")
+        sizes = last_day_counts(con, catalog.CUSTOMER_SEGMENTS, "segment_id || ' ' || segment_name", window)
+    metadata = {
+        "dagster/row_count": rows,
+        "model refits in this run": len(refits),
+        "customers per segment on the last day": dg.MetadataValue.md(counts_markdown(dict(sizes), "segment")),
+    }
+    if refits:
+        latest = refits[-1]
+        features = apply_scaling(last_refit_snapshot, latest.scaling)
+        k_values = range(config.k_min, config.k_max + 1)
+        alternatives = compare_algorithms(features, latest.model.k, k_values, seed=config.seed)
+        metadata |= {
+            "K-means against a Gaussian mixture (latest refit day)": dg.MetadataValue.md(
+                alternatives.round(3).to_markdown(index=False)
+            ),
+            "model version": latest.version,
+            "k": latest.model.k,
+            "how k was chosen": latest.k_reason,
+            "model selection scores": k_scores_table(latest.k_scores),
+            "model selection chart": dg.MetadataValue.md(k_scores_chart(latest.k_scores, latest.model.k)),
+            "stability: mean adjusted Rand index": round(latest.stability.mean_ari, 3),
+            "stability: Jaccard per segment": dg.MetadataValue.json(
+                {latest.names[s]: round(j, 3) for s, j in latest.stability.jaccard.items()}
+            ),
+        }
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset_check(
+    asset=customer_segments,
+    name="segments_are_stable",
+    description=f"Warns when the latest model's bootstrap mean adjusted Rand index is below {STABILITY_THRESHOLD}.",
+)
+def segments_are_stable(warehouse: Warehouse) -> dg.AssetCheckResult:
+    with warehouse.get_connection() as con:
+        con.execute(query("segments/segment_models_table")).fetchall()
+        latest = con.sql(
+            f"SELECT version, k, mean_ari FROM {catalog.SEGMENT_MODELS} ORDER BY fitted_on DESC LIMIT 1"
+        ).fetchall()
+    if not latest:
+        return dg.AssetCheckResult(
+            passed=True, severity=dg.AssetCheckSeverity.WARN, metadata={"model": "none fitted yet"}
+        )
+    version, k, mean_ari = latest[0]
+    return dg.AssetCheckResult(
+        passed=mean_ari >= STABILITY_THRESHOLD,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"model version": version, "k": k, "mean adjusted Rand index": round(mean_ari, 3)},
+    )

@@ -1,0 +1,1 @@
+"""Data quality: Great Expectations suites for staged tables, volume warnings and the quality report."""

@@ -1,0 +1,111 @@
+"""What each segment looks like: size, revenue, behaviour against all customers, top categories."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from segmentation_pipeline.domain.segments.features import CLUSTER_FEATURES, prepare_features
+from segmentation_pipeline.domain.segments.playbook import recommended_action
+
+TOP_CATEGORIES = 3
+"""Categories listed per segment in ``top_categories``."""
+
+
+def top_categories(category_spend: pd.DataFrame, segments: pd.Series, n: int = TOP_CATEGORIES) -> pd.Series:
+    """The ``n`` categories with the largest share of each segment's net spend, as readable text.
+
+    ``category_spend`` holds one row per customer and category (``customer_id``,
+    ``category``, ``net_spend``); ``segments`` maps customer id (index) to segment. A
+    share is the category's net spend over the segment's net spend in the categories where
+    it is positive (a category refunded more than bought in is left out, so shares stay
+    between 0 and 1); largest first, ties by name, e.g. ``"apparel 41%, shoes 22%, home 12%"``.
+    Segments without positive spend get an empty text.
+    """
+    spend = category_spend.assign(segment=category_spend["customer_id"].map(segments)).dropna(subset=["segment"])
+    per_category = spend.groupby(["segment", "category"], sort=False)["net_spend"].sum().reset_index()
+    positive = per_category[per_category["net_spend"] > 0]
+    shares = positive.assign(share=positive["net_spend"] / positive.groupby("segment")["net_spend"].transform("sum"))
+    ranked = shares.sort_values(["segment", "net_spend", "category"], ascending=[True, False, True])
+    listed: dict[Any, list[str]] = {segment: [] for segment in pd.unique(segments)}
+    for row in ranked.groupby("segment", sort=False).head(n).itertuples():
+        listed[row.segment].append(f"{row.category} {row.share:.0%}")
+    return pd.Series({s: ", ".join(top) for s, top in listed.items()}, name="top_categories", dtype=str).sort_index()
+
+
+def segment_profiles(
+    snapshot: pd.DataFrame, labels: np.ndarray, category_spend: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """What each segment looks like, one row per segment id (index ``segment``).
+
+    ``customers`` and ``share_customers``; ``revenue_share`` (the segment's net revenue
+    over the total, so shares sum to 1 and a segment of net returners can have a negative
+    share); mean and median of recency, frequency and net revenue; mean average order
+    value, ``return_rate`` (mean unit return rate), tenure, category breadth, service
+    contacts and campaign responses; and ``z_<feature>`` for every ``CLUSTER_FEATURES``
+    column: how far the segment's mean lies from the population's, in population standard
+    deviations, on the model's feature scale (``log1p`` for heavy-tailed features), so
+    +1 means "one standard deviation above the typical customer". Given ``category_spend``
+    (one row per customer of the snapshot and category, see ``top_categories``), a
+    ``top_categories`` column names each segment's largest categories by share of net spend.
+    """
+    labels = np.asarray(labels)
+    if len(labels) != len(snapshot):
+        raise ValueError(f"{len(labels)} labels for {len(snapshot)} customers")
+    X, _ = prepare_features(snapshot)
+    frame = pd.DataFrame(
+        {
+            "segment": labels,
+            "recency_days": pd.to_numeric(snapshot["recency_days"]).to_numpy(dtype=float),
+            "frequency": pd.to_numeric(snapshot["frequency"]).to_numpy(dtype=float),
+            "monetary_net": pd.to_numeric(snapshot["monetary_net"]).to_numpy(dtype=float),
+            "avg_order_value": pd.to_numeric(snapshot["avg_order_value"]).to_numpy(dtype=float),
+            "return_rate": pd.to_numeric(snapshot["return_rate_units"]).to_numpy(dtype=float),
+            "tenure_days": pd.to_numeric(snapshot["tenure_days"]).to_numpy(dtype=float),
+            "category_breadth": pd.to_numeric(snapshot["category_breadth"]).to_numpy(dtype=float),
+            "service_contacts": pd.to_numeric(snapshot["service_contacts"]).to_numpy(dtype=float),
+            "campaign_responses": pd.to_numeric(snapshot["campaign_responses"]).to_numpy(dtype=float),
+        }
+    )
+    for j, name in enumerate(CLUSTER_FEATURES):
+        frame[f"z_{name}"] = X[:, j]
+    groups = frame.groupby("segment", sort=True)
+    total_revenue = float(frame["monetary_net"].sum())
+    out = pd.DataFrame(
+        {
+            "customers": groups.size(),
+            "share_customers": groups.size() / len(frame),
+            "revenue_share": groups["monetary_net"].sum() / total_revenue if total_revenue else np.nan,
+            "mean_recency_days": groups["recency_days"].mean(),
+            "median_recency_days": groups["recency_days"].median(),
+            "mean_frequency": groups["frequency"].mean(),
+            "median_frequency": groups["frequency"].median(),
+            "mean_monetary_net": groups["monetary_net"].mean(),
+            "median_monetary_net": groups["monetary_net"].median(),
+            "mean_avg_order_value": groups["avg_order_value"].mean(),
+            "return_rate": groups["return_rate"].mean(),
+            "mean_tenure_days": groups["tenure_days"].mean(),
+            "mean_category_breadth": groups["category_breadth"].mean(),
+            "mean_service_contacts": groups["service_contacts"].mean(),
+            "mean_campaign_responses": groups["campaign_responses"].mean(),
+        }
+    )
+    for name in CLUSTER_FEATURES:
+        out[f"z_{name}"] = groups[f"z_{name}"].mean()
+    if category_spend is not None:
+        out["top_categories"] = top_categories(category_spend, pd.Series(labels, index=snapshot["customer_id"]))
+    out.index.name = "segment"
+    return out
+
+
+def named_profiles(latest: pd.DataFrame, category_spend: pd.DataFrame) -> pd.DataFrame:
+    """Profiles of the segments of one day's customers (snapshot columns plus ``as_of_day``,
+    ``segment_id`` and ``segment_name``), with the segment's name and its playbook action."""
+    profiles = segment_profiles(latest, latest["segment_id"].to_numpy(), category_spend)
+    names = latest.groupby("segment_id")["segment_name"].first()
+    profiles.insert(0, "segment_name", names.reindex(profiles.index))
+    profiles["recommended_action"] = [recommended_action(n) for n in profiles["segment_name"]]
+    profiles.insert(0, "as_of_day", latest["as_of_day"].max())
+    return profiles

@@ -1,0 +1,189 @@
+"""Daily customer segments from a versioned model that is refitted on a fixed rhythm.
+
+Each day's customers are assigned by the model in force. The model is refitted when
+none exists yet or the current one is `refit_every_days` old; a refit picks k by
+the documented rule (`choose_k`), then aligns the new clusters to the
+previous model's (Hungarian matching of centroids in one feature space), so a
+segment keeps its id across refits and days. A k whose segments do not survive
+bootstrap refits is replaced by the largest smaller stable k. Names come from
+each segment's profile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from segmentation_pipeline.domain.segments.features import (
+    CLUSTER_FEATURES,
+    FeatureScaling,
+    apply_scaling,
+    prepare_features,
+)
+from segmentation_pipeline.domain.segments.model import SegmentModel, align_labels, fit_segments, relabel
+from segmentation_pipeline.domain.segments.naming import name_segments
+from segmentation_pipeline.domain.segments.profiles import segment_profiles
+from segmentation_pipeline.domain.segments.selection import choose_k, search_k
+from segmentation_pipeline.domain.segments.stability import Stability, bootstrap_stability
+
+# Below this bootstrap mean adjusted Rand index refits disagree too often for segments to be
+# trusted (the usual reading of bootstrap agreement: under 0.6 unstable, 0.6-0.75 usable
+# patterns, above 0.85 highly stable).
+STABILITY_THRESHOLD = 0.6
+
+INPUT_COLUMNS: tuple[str, ...] = ("customer_id", *CLUSTER_FEATURES, "campaign_responses")
+"""Snapshot columns a refit and an assignment read: the model features plus what the profiles report."""
+
+
+@dataclass(frozen=True)
+class SegmentationSettings:
+    k_min: int = 2
+    k_max: int = 12
+    algorithm: str = "kmeans"
+    refit_every_days: int = 28
+    seed: int = 0
+    stability_bootstraps: int = 5
+
+
+@dataclass(frozen=True, eq=False)
+class FittedSegmentation:
+    """One version of the segment model with everything needed to explain and reuse it."""
+
+    version: str
+    fitted_on: date
+    model: SegmentModel
+    scaling: FeatureScaling
+    names: dict[int, str]
+    k_scores: pd.DataFrame
+    k_reason: str
+    stability: Stability
+    customers: int
+
+    def assign(self, snapshot: pd.DataFrame) -> pd.DataFrame:
+        """Segment id and name of every customer of a snapshot."""
+        ids = self.model.predict(apply_scaling(snapshot, self.scaling))
+        return pd.DataFrame(
+            {
+                "customer_id": snapshot["customer_id"].to_numpy(),
+                "segment_id": ids,
+                "segment_name": [self.names[int(i)] for i in ids],
+                "model_version": self.version,
+            }
+        )
+
+
+def needs_refit(current: FittedSegmentation | None, day: date, customers: int, settings: SegmentationSettings) -> bool:
+    """A day gets a new model when none is in force or the one in force is ``refit_every_days`` old,
+    and there are more customers than the largest k searched."""
+    due = current is None or (day - current.fitted_on).days >= settings.refit_every_days
+    return due and customers > settings.k_max
+
+
+def rescale_centroids(centroids: np.ndarray, source: FeatureScaling, target: FeatureScaling) -> np.ndarray:
+    """Centroids of a model fitted with one scaling, expressed in another model's feature space."""
+    unscaled = np.asarray(centroids) * np.asarray(source.stds) + np.asarray(source.means)
+    return (unscaled - np.asarray(target.means)) / np.asarray(target.stds)
+
+
+def stable_choice(
+    X: np.ndarray, k: int, reason: str, settings: SegmentationSettings
+) -> tuple[SegmentModel, Stability, str]:
+    """The model for the rule's k, or for the largest smaller k whose segments are stable.
+
+    Bootstrap refits measure stability; when the rule's k falls under
+    STABILITY_THRESHOLD, smaller k are tried downwards and the first stable one wins
+    (the most stable one when none reaches the threshold).
+    """
+    tried = []
+    for candidate in range(k, settings.k_min - 1, -1):
+        model = fit_segments(X, candidate, seed=settings.seed, algorithm=settings.algorithm)
+        stability = bootstrap_stability(
+            X, candidate, n_boot=settings.stability_bootstraps, seed=settings.seed, reference=model
+        )
+        tried.append((model, stability))
+        if stability.mean_ari >= STABILITY_THRESHOLD:
+            break
+    stable = [pair for pair in tried if pair[1].mean_ari >= STABILITY_THRESHOLD]
+    model, stability = stable[0] if stable else max(tried, key=lambda pair: pair[1].mean_ari)
+    if model.k != k:
+        why = (
+            "the largest smaller k with stable segments" if stable else "the most stable k (none reached the threshold)"
+        )
+        reason += (
+            f"; k={k} was unstable (adjusted Rand index {tried[0][1].mean_ari:.2f}), "
+            f"k={model.k} is {why} ({stability.mean_ari:.2f})"
+        )
+    return model, stability, reason
+
+
+def refit(
+    snapshot: pd.DataFrame, day: date, previous: FittedSegmentation | None, settings: SegmentationSettings
+) -> FittedSegmentation:
+    """Fit a new model version on one day's snapshot, keeping the previous version's segment ids."""
+    X, scaling = prepare_features(snapshot)
+    k_values = range(settings.k_min, min(settings.k_max, len(X) - 1) + 1)
+    scores = search_k(X, k_values, seed=settings.seed)
+    model, stability, reason = stable_choice(X, *choose_k(scores), settings)
+    if previous is not None:
+        earlier = rescale_centroids(previous.model.centroids, previous.scaling, scaling)
+        mapping = align_labels(earlier, model.centroids, previous.model.segment_ids)
+    else:
+        mapping = align_labels(np.empty((0, X.shape[1])), model.centroids)
+    model = relabel(model, mapping)
+    labels = model.predict(X)
+    names = name_segments(segment_profiles(snapshot, labels))
+    return FittedSegmentation(
+        version=f"{day:%Y%m%d}",
+        fitted_on=day,
+        model=model,
+        scaling=scaling,
+        names=names,
+        k_scores=scores,
+        k_reason=reason,
+        stability=replace(stability, jaccard={mapping[c]: j for c, j in stability.jaccard.items()}),
+        customers=len(X),
+    )
+
+
+@dataclass(frozen=True)
+class SegmentedDays:
+    """Each day's segments, the models fitted on the way and the model in force at the end."""
+
+    assignments: pd.DataFrame
+    """as_of_day, customer_id, segment_id, segment_name, model_version."""
+    refits: list[FittedSegmentation]
+    last_refit_snapshot: pd.DataFrame | None
+    """The customers the latest refit was fitted on."""
+    in_force: FittedSegmentation | None
+
+
+def segment_days(
+    snapshots: pd.DataFrame, in_force: FittedSegmentation | None, settings: SegmentationSettings
+) -> SegmentedDays:
+    """Segment every customer of each day's snapshot (``as_of_day`` plus ``INPUT_COLUMNS``) with the
+    model in force, refitting on the first day the cadence calls for it."""
+    assigned, refits, last_refit_snapshot = [], [], None
+    for as_of_day, snapshot in snapshots.groupby("as_of_day", sort=True):
+        day = pd.Timestamp(as_of_day).date()
+        if needs_refit(in_force, day, len(snapshot), settings):
+            in_force = refit(snapshot, day, in_force, settings)
+            refits.append(in_force)
+            last_refit_snapshot = snapshot
+        if in_force is not None:
+            assigned.append(in_force.assign(snapshot).assign(as_of_day=pd.Timestamp(day)))
+    assignments = pd.concat(assigned, ignore_index=True) if assigned else EMPTY_ASSIGNMENTS
+    return SegmentedDays(assignments, refits, last_refit_snapshot, in_force)
+
+
+EMPTY_ASSIGNMENTS = pd.DataFrame(
+    {
+        "customer_id": pd.Series(dtype="str"),
+        "segment_id": pd.Series(dtype="int64"),
+        "segment_name": pd.Series(dtype="str"),
+        "model_version": pd.Series(dtype="str"),
+        "as_of_day": pd.Series(dtype="datetime64[us]"),
+    }
+)

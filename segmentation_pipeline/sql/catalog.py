@@ -1,0 +1,44 @@
+"""Every warehouse table the code names, in one place."""
+
+QUARANTINE = "staging.quarantine"
+
+# segments
+SNAPSHOT = "features.customer_snapshot"
+RFM = "segments.rfm"
+CUSTOMER_SEGMENTS = "segments.customer_segments"
+SEGMENT_MODELS = "segments.segment_models"
+SEGMENT_PROFILES = "segments.segment_profiles"
+TRANSITION_COUNTS = "segments.transition_counts"
+TRANSITION_RATES = "segments.transition_rates"
+SIZE_FORECAST = "segments.size_forecast"
+COHORT_TABLES = {
+    "retention": "segments.cohort_retention",
+    "revenue_per_customer": "segments.cohort_revenue_per_customer",
+    "segment_mix": "segments.cohort_segment_mix",
+}
+LATENT_TYPE_CONFUSION = "segments.latent_type_confusion"
+
+# returns
+LINE_FACTS = "returns.line_facts"
+MODEL_RUNS = "returns.model_runs"
+MODEL_METRICS = "returns.model_metrics"
+CALIBRATION_CURVES = "returns.calibration_curves"
+KEY_FACTORS = "returns.key_factors"
+RETURN_RATES_BY = "returns.return_rates_by_{group}"
+LINE_SCORES = "returns.recent_line_scores"
+CUSTOMER_RETURN_RATES = "returns.customer_expected_return_rate"
+SCORING_STATE = {
+    "customers.parquet": "returns.customer_state",
+    "products.parquet": "returns.product_state",
+    "categories.parquet": "returns.category_state",
+    "shop.parquet": "returns.shop_state",
+}
+"""Serving file name -> warehouse table of the scoring state."""
+
+
+def raw(table: str) -> str:
+    return f"raw.{table}"
+
+
+def staging(table: str) -> str:
+    return f"staging.{table}"

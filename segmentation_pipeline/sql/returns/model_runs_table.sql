@@ -1,0 +1,7 @@
+-- One row per training run of the return model: the version trained, its test ROC AUC, whether it
+-- was promoted and why, and the version in production afterwards.
+CREATE SCHEMA IF NOT EXISTS returns;
+CREATE TABLE IF NOT EXISTS returns.model_runs (
+    trained_at TIMESTAMP, version VARCHAR, algorithm VARCHAR, window_days INTEGER, test_roc_auc DOUBLE,
+    promoted BOOLEAN, reason VARCHAR, production_version VARCHAR
+);

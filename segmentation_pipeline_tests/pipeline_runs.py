@@ -1,0 +1,73 @@
+"""Dagster runs of the whole code location, each against a folder of its own: the warehouse, the model
+registries, exports, serving files and reports all live under it."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+import dagster as dg
+
+from segmentation_pipeline.definitions import defs
+from segmentation_pipeline.defs.resources import build_resources
+from segmentation_pipeline.settings import SETTINGS
+
+EVERYTHING = [*defs.assets, *defs.asset_checks]
+
+
+def resources_in(folder: Path, **overrides: dg.ConfigurableResource) -> dict:
+    """Every resource, with everything the pipeline writes under `folder` (the test shop is shared)."""
+    settings = dataclasses.replace(
+        SETTINGS,
+        warehouse_path=folder / "warehouse.duckdb",
+        reports_dir=folder / "reports",
+        serving_dir=folder / "serving",
+        exports_dir=folder / "exports",
+        return_models_dir=folder / "models" / "returns",
+        segment_models_dir=folder / "models" / "segments",
+    )
+    return {**build_resources(settings), **overrides}
+
+
+def run(
+    folder: Path,
+    *,
+    partition_key: str | None = None,
+    first_day: str | None = None,
+    last_day: str | None = None,
+    selection: dg.AssetSelection | None = None,
+    run_config: dict | None = None,
+    **overrides: dg.ConfigurableResource,
+) -> dg.ExecuteInProcessResult:
+    """Materialise every asset and check (or a selection) into `folder`, for one partition or a range of days."""
+    tags = (
+        {"dagster/asset_partition_range_start": first_day, "dagster/asset_partition_range_end": last_day}
+        if first_day
+        else None
+    )
+    return dg.materialize(
+        EVERYTHING,
+        resources=resources_in(folder, **overrides),
+        selection=selection,
+        partition_key=partition_key,
+        tags=tags,
+        run_config=run_config,
+        raise_on_error=False,
+    )
+
+
+def copy_of(folder: Path, destination: Path) -> Path:
+    """A copy of a run's folder, so a test can change it without touching the original."""
+    shutil.copytree(folder, destination)
+    return destination
+
+
+def warehouse(folder: Path) -> Path:
+    return folder / "warehouse.duckdb"
+
+
+def materialisation_metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
+    """Metadata of the asset's materialisation (the first partition's, all partitions of a run share it)."""
+    events = [e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == asset]
+    return events[0].step_materialization_data.materialization.metadata
