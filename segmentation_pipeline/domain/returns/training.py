@@ -191,7 +191,7 @@ class TrainingResult:
 
 def train_return_model(
     lines: pd.DataFrame,
-    settings: ReturnTrainingSettings = ReturnTrainingSettings(),
+    settings: ReturnTrainingSettings | None = None,
     production: ReturnModel | None = None,
     version: str | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -201,6 +201,7 @@ def train_return_model(
     test lines). ``version`` defaults to the creation time to the microsecond, ``YYYYMMDDTHHMMSSffffffZ``."""
     from threadpoolctl import threadpool_limits
 
+    settings = settings or ReturnTrainingSettings()
     importlib.import_module("sklearn.ensemble")  # loads the OpenMP runtime, so that the limit applies to it
     created_at = clock()
     with threadpool_limits(limits=settings.n_jobs):
