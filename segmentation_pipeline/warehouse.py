@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 
 from segmentation_pipeline.domain.contract import Table
 from segmentation_pipeline.sources.base import RawSource
+from segmentation_pipeline.sql import query
 from segmentation_pipeline.sql.catalog import QUARANTINE
 from segmentation_pipeline.sql.staging import (
     create_tables_sql,
@@ -50,13 +51,19 @@ class Reconciliation:
 
 
 def replace_days(
-    con: duckdb.DuckDBPyConnection, table: str, window: Window, select_sql: str, params: dict | None = None
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    window: Window,
+    select_sql: str,
+    params: dict | None = None,
+    refreshed_by: str | None = None,
 ) -> int:
     """Replace the rows of `table` whose `as_of_day` lies in the window with the rows of a query.
 
-    The table is created from the query's columns on first use; returns the rows written.
+    The table is created from the query's columns on first use; with `refreshed_by`, the same
+    transaction records that this asset rewrote the window. Returns the rows written.
     """
-    params = {**window.params, **(params or {})}
+    params = {**window.params, **(params or {}), "asset": refreshed_by}
     schema = table.split(".")[0]
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}").fetchall()
     create = f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM ({select_sql}) LIMIT 0"
@@ -64,7 +71,7 @@ def replace_days(
     run_in_transaction(
         con,
         f"DELETE FROM {table} WHERE as_of_day >= $start AND as_of_day < $end;\n"
-        f"INSERT INTO {table} BY NAME {select_sql};\n",
+        f"INSERT INTO {table} BY NAME {select_sql};\n" + (query("meta/record_refresh") if refreshed_by else ""),
         params,
     )
     return con.execute(
@@ -72,27 +79,30 @@ def replace_days(
     ).fetchall()[0][0]
 
 
-CHUNK_DAYS = 31
-"""Days a customer-level asset processes together; bounds memory on long backfills."""
-
-
-def chunks(window: Window, days: int = CHUNK_DAYS) -> list[Window]:
-    """The window cut into consecutive windows of at most `days` days."""
-    starts = range(0, (window.end - window.start).days, days)
-    return [Window(window.start + timedelta(d), min(window.start + timedelta(d + days), window.end)) for d in starts]
-
-
-def last_day_counts(con: duckdb.DuckDBPyConnection, table: str, group: str, window: Window) -> list[tuple[str, int]]:
-    """Customers per group on the last day of the window that has rows, largest first."""
-    return con.execute(
-        f"SELECT {group}, count(*) FROM {table} WHERE as_of_day = "
-        f"(SELECT max(as_of_day) FROM {table} WHERE as_of_day < $end) GROUP BY 1 ORDER BY 2 DESC",
-        {"end": window.end},
-    ).fetchall()
-
-
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every table the pipeline writes, where missing, and the macros its queries use."""
     con.execute(create_tables_sql()).fetchall()
+    for name in ("meta/refreshes_table", "segments/history_tables", "returns/events"):
+        con.execute(query(name)).fetchall()
+
+
+def record_refresh(con: duckdb.DuckDBPyConnection, asset: str, window: Window) -> None:
+    """Note that `asset` rewrote the days of the window."""
+    ensure_tables(con)
+    con.execute(query("meta/record_refresh"), {"asset": asset, **window.params}).fetchall()
+
+
+def dirty_window(
+    con: duckdb.DuckDBPyConnection, asset: str, inputs: list[str], recompute_from: date | None = None
+) -> Window | None:
+    """The days `asset` must recompute because its inputs rewrote them since it last ran (or, asked
+    for, every day it has covered from `recompute_from` on), or None when nothing changed."""
+    ensure_tables(con)
+    first, end = con.execute(query("meta/dirty_window"), {"asset": asset, "inputs": inputs}).fetchall()[0]
+    if recompute_from:
+        covered = con.execute(query("meta/covered"), {"asset": asset}).fetchall()[0][0] or recompute_from
+        first, end = min(first or recompute_from, recompute_from), max(end or covered, covered)
+    return None if first is None or first >= end else Window(first, end)
 
 
 def params_used(params: dict, statement: str) -> dict:
@@ -168,10 +178,14 @@ def quarantine_unplaced_rows(
     return summary
 
 
-def stage_window(con: duckdb.DuckDBPyConnection, table: Table, window: Window) -> Reconciliation:
-    """Type, check and split the window's raw rows into staging and quarantine."""
+def stage_window(
+    con: duckdb.DuckDBPyConnection, table: Table, window: Window, refreshed_by: str | None = None
+) -> Reconciliation:
+    """Type, check and split the window's raw rows into staging and quarantine; with `refreshed_by`,
+    the same transaction records that this asset rewrote the window."""
     ensure_tables(con)
-    run_in_transaction(con, stage_sql(table), window.params)
+    script = stage_sql(table) + (query("meta/record_refresh") if refreshed_by else "")
+    run_in_transaction(con, script, {**window.params, "asset": refreshed_by})
     return reconcile(con, table, window)
 
 
@@ -206,6 +220,12 @@ def quarantine_by_reason(con: duckdb.DuckDBPyConnection, table: Table, window: W
         {"table": table.name, **(window.params if table.partitioned else {})},
     ).fetchall()
     return dict(rows)
+
+
+def customers_fingerprint(con: duckdb.DuckDBPyConnection) -> int:
+    """A number that changes when any staged customer's signup changes (what the histories read of customers)."""
+    ensure_tables(con)
+    return con.sql("SELECT COALESCE(sum(hash(customer_id, signup_ts)), 0) FROM staging.customers").fetchall()[0][0]
 
 
 def table_totals(con: duckdb.DuckDBPyConnection, tables: list[Table]) -> list[tuple[str, int, int, int]]:

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
 from segmentation_pipeline.definitions import defs
 from segmentation_pipeline.defs.resources import build_resources
 from segmentation_pipeline.settings import SETTINGS
+from segmentation_pipeline.warehouse import ensure_tables
 
 EVERYTHING = [*defs.assets, *defs.asset_checks]
 
@@ -65,6 +69,14 @@ def copy_of(folder: Path, destination: Path) -> Path:
 
 def warehouse(folder: Path) -> Path:
     return folder / "warehouse.duckdb"
+
+
+@contextmanager
+def open_warehouse(folder: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The folder's warehouse with the macros that derive a day's view from the histories."""
+    with duckdb.connect(str(warehouse(folder))) as con:
+        ensure_tables(con)
+        yield con
 
 
 def materialisation_metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:

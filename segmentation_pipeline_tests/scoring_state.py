@@ -6,7 +6,7 @@ import duckdb
 import pandas as pd
 
 from segmentation_pipeline.sql import query
-from segmentation_pipeline.warehouse import Window, run_in_transaction
+from segmentation_pipeline.warehouse import Window
 
 # The scoring state's counts, put in the facts' terms for lines ordered at or after observed_until.
 STATE_AS_FACTS_SQL = """
@@ -31,9 +31,8 @@ ORDER BY f.order_id
 def facts_and_state_of_new_lines(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Add one line for every customer of the scoring state, an hour after `observed_until` (the products
     taken in turn); return the facts of those lines and what the state says they should be."""
-    run_in_transaction(con, query("returns/events"), {})
     [(observed_until, next_day)] = con.sql(
-        "SELECT observed_until, (SELECT max(as_of_day) + 1 FROM segments.customer_segments) FROM returns.shop_state"
+        "SELECT observed_until, covered_until('customer_segments') + 1 FROM returns.shop_state"
     ).fetchall()
     assert observed_until.date() == next_day  # the latest segments are those of the day before the new lines
     con.execute(

@@ -48,11 +48,11 @@ def test_every_asset_has_an_owner_and_an_area_tag():
         assert spec.owners == [f"team:{area}"] and spec.group_name == area, spec.key
 
 
-def test_every_contract_table_has_raw_and_staging_assets_with_gating_checks():
+def test_every_contract_table_has_a_staging_asset_with_gating_checks():
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     for table in ("transactions", "returns", "customers", "campaign_exposures", "service_interactions"):
-        assert {f"raw_{table}", f"stg_{table}"} <= keys
+        assert f"stg_{table}" in keys
         checks = {c.name for c in graph.get_check_keys_for_assets({dg.AssetKey(f"stg_{table}")})}
         assert {"raw_rows_reconcile", "expectations"} <= checks
 

@@ -1,6 +1,6 @@
 """Point-in-time customer snapshots on the hand-made shop."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import duckdb
 import pandas as pd
@@ -9,14 +9,27 @@ import pytest
 from segmentation_pipeline.domain.contract import ATTRIBUTION_DAYS
 from segmentation_pipeline.domain.segments.snapshot import SNAPSHOT_COLUMNS
 from segmentation_pipeline.sources.files import FilesSource
-from segmentation_pipeline.sql import query
+from segmentation_pipeline.sql import catalog, query
+from segmentation_pipeline.warehouse import Window, replace_days
 from segmentation_pipeline_tests.shop_files import ALL_DAYS, build, write_shop
 
 
+def build_history(con: duckdb.DuckDBPyConnection, windows: list[Window]) -> None:
+    for window in windows:
+        replace_days(
+            con,
+            catalog.CUSTOMER_HISTORY,
+            window,
+            query("segments/customer_history"),
+            {"attribution_days": ATTRIBUTION_DAYS},
+        )
+
+
 def snapshot_frame(con: duckdb.DuckDBPyConnection, first: date, end: date) -> pd.DataFrame:
-    frame = con.execute(
-        query("segments/customer_snapshot"), {"start": first, "end": end, "attribution_days": ATTRIBUTION_DAYS}
-    ).df()
+    """The snapshots of the days in [first, end), from the history of every day up to them."""
+    build_history(con, [Window(ALL_DAYS.start, end)])
+    days = [first + timedelta(days=d) for d in range((end - first).days)]
+    frame = pd.concat([con.execute("FROM snapshot_on($day)", {"day": day}).df() for day in days], ignore_index=True)
     return frame.sort_values(["as_of_day", "customer_id"], ignore_index=True)
 
 
@@ -66,11 +79,27 @@ def test_events_on_or_after_the_snapshot_day_end_do_not_change_it(shop_warehouse
     assert next(r for r in after if r["customer_id"] == "C1")["n_returns"] == 2  # R1 and its late copy
 
 
-def test_a_range_of_days_equals_the_days_one_by_one(shop_warehouse):
-    by_range = snapshot_frame(shop_warehouse, date(2024, 1, 1), date(2024, 1, 8))
-    by_day = pd.concat(
-        [snapshot_frame(shop_warehouse, date(2024, 1, d), date(2024, 1, d + 1)) for d in range(1, 8)],
-        ignore_index=True,
-    )
-    pd.testing.assert_frame_equal(by_range, by_day, check_dtype=False)  # day 1 is empty, typed object
-    assert set(by_range["as_of_day"].dt.date) == {date(2024, 1, d) for d in range(2, 8)}
+def test_a_range_of_days_equals_the_days_one_by_one(shop_warehouse, tmp_path):
+    history = f"SELECT * FROM {catalog.CUSTOMER_HISTORY} ORDER BY ALL"
+    build_history(shop_warehouse, [Window(date(2024, 1, 1), date(2024, 1, 8))])
+    by_range = shop_warehouse.sql(history).fetchall()
+    day_by_day = duckdb.connect()
+    build(day_by_day, FilesSource(write_shop(tmp_path / "again")), [ALL_DAYS])
+    build_history(day_by_day, [Window(date(2024, 1, d), date(2024, 1, d + 1)) for d in range(1, 8)])
+    assert day_by_day.sql(history).fetchall() == by_range
+    assert by_range and {row[0] for row in by_range} <= {date(2024, 1, d) for d in range(2, 8)}
+
+
+def test_the_history_holds_a_row_only_on_days_a_customer_changed(shop_warehouse):
+    build_history(shop_warehouse, [ALL_DAYS])
+    rows = shop_warehouse.sql(f"SELECT customer_id, as_of_day FROM {catalog.CUSTOMER_HISTORY}").fetchall()
+    active = shop_warehouse.sql(
+        "SELECT customer_id, day FROM (SELECT customer_id, CAST(order_ts AS DATE) AS day FROM staging.transactions "
+        "UNION SELECT customer_id, CAST(return_ts AS DATE) FROM staging.returns "
+        "UNION SELECT customer_id, CAST(interaction_ts AS DATE) FROM staging.service_interactions) "
+        "WHERE day >= (SELECT min(CAST(order_ts AS DATE)) FROM staging.transactions t WHERE t.customer_id = customer_id)"
+    ).fetchall()
+    assert len(rows) == len(set(rows)) and set(rows) <= set(active)
+    days = (ALL_DAYS.end - ALL_DAYS.start).days
+    customers = shop_warehouse.sql("SELECT count(*) FROM snapshot_on(DATE '2024-01-31')").fetchall()[0][0]
+    assert 0 < len(rows) < customers * days / 4  # a full copy a day would be customers x days

@@ -13,16 +13,21 @@ from segmentation_pipeline.domain.quality import expectations
 from segmentation_pipeline.domain.returns.features import FACT_COLUMNS
 from segmentation_pipeline.domain.returns.registry import ModelRegistry
 from segmentation_pipeline.sql import catalog
-from segmentation_pipeline_tests.pipeline_runs import copy_of, materialisation_metadata, run, warehouse
+from segmentation_pipeline_tests.pipeline_runs import copy_of, materialisation_metadata, open_warehouse, run, warehouse
 from segmentation_pipeline_tests.scoring_state import facts_and_state_of_new_lines
 
 TABLES = ["transactions", "returns", "customers", "campaign_exposures", "service_interactions"]
 
 
 def warehouse_snapshot(folder: Path) -> dict[str, list[tuple]]:
-    with duckdb.connect(str(warehouse(folder)), read_only=True) as con:
+    with open_warehouse(folder) as con:
         names = [f"staging.{t}" for t in TABLES] + ["staging.quarantine"]
-        names += ["features.customer_snapshot", "segments.rfm", "segments.customer_segments", "segments.segment_models"]
+        names += [
+            "features.customer_history",
+            "segments.rfm_history",
+            "segments.segment_history",
+            "segments.segment_models",
+        ]
         names += ["returns.line_facts", *catalog.SCORING_STATE.values()]
         # a customer's expected return rate comes from whichever model is in production; models live in each run's folder
         model_made = {
@@ -52,7 +57,7 @@ def test_full_window_materialises_with_every_blocking_check_passing(full_run):
     assert blocking_failures(result) == []
     materialised = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert {f"stg_{t}" for t in TABLES} <= materialised
-    with duckdb.connect(str(warehouse(folder)), read_only=True) as con:
+    with open_warehouse(folder) as con:
         staged = dict(con.sql("SELECT 'transactions', count(*) FROM staging.transactions").fetchall())
         raw = con.sql("SELECT count(*) FROM raw.transactions").fetchall()[0][0]
     assert 0 < staged["transactions"] <= raw
@@ -61,7 +66,7 @@ def test_full_window_materialises_with_every_blocking_check_passing(full_run):
 def test_data_quality_report_accounts_for_every_raw_row(full_run):
     folder, _ = full_run
     report = (folder / "reports" / "data_quality.md").read_text()
-    with duckdb.connect(str(warehouse(folder)), read_only=True) as con:
+    with open_warehouse(folder) as con:
         staged = con.sql("SELECT count(*) FROM staging.transactions").fetchall()[0][0]
         quarantined = con.sql("SELECT count(*) FROM staging.quarantine WHERE table_name = 'transactions'").fetchall()[
             0
@@ -73,7 +78,7 @@ def test_data_quality_report_accounts_for_every_raw_row(full_run):
 
 def test_return_facts_describe_every_staged_line_and_the_scoring_state_is_served(full_run):
     folder, result = full_run
-    with duckdb.connect(str(warehouse(folder)), read_only=True) as con:
+    with open_warehouse(folder) as con:
         unmatched = con.sql(
             "SELECT count(*) FROM staging.transactions t FULL JOIN returns.line_facts f USING (order_id, line_no) "
             "WHERE t.order_id IS NULL OR f.order_id IS NULL OR f.as_of_day <> t._partition_date"
@@ -94,7 +99,7 @@ def test_return_facts_describe_every_staged_line_and_the_scoring_state_is_served
 def test_scoring_state_gives_the_facts_of_a_line_placed_after_all_data(full_run, tmp_path):
     folder, _ = full_run
     copy = copy_of(folder, tmp_path / "copy")
-    with duckdb.connect(str(warehouse(copy))) as con:
+    with open_warehouse(copy) as con:
         facts, expected = facts_and_state_of_new_lines(con)
     assert facts["customer_prior_orders"].sum() > 0 and facts["product_prior_returned_units"].sum() > 0
     pd.testing.assert_frame_equal(facts, expected, check_dtype=False)
@@ -225,16 +230,17 @@ def test_every_snapshot_customer_gets_rfm_scores_and_a_named_segment(full_run):
     from segmentation_pipeline.domain.segments.rfm import RFM_SEGMENTS
 
     folder, _ = full_run
-    with duckdb.connect(str(warehouse(folder)), read_only=True) as con:
+    with open_warehouse(folder) as con:
         per_day = con.sql(
-            "SELECT s.as_of_day, count(*) AS customers, count(r.customer_id) AS scored "
-            "FROM features.customer_snapshot s LEFT JOIN segments.rfm r USING (as_of_day, customer_id) GROUP BY 1"
+            "SELECT d.day, (SELECT count(*) FROM snapshot_on(d.day)), (SELECT count(*) FROM rfm_on(d.day)) "
+            "FROM (SELECT CAST(range AS DATE) AS day FROM range(DATE '2024-01-01', DATE '2024-03-01', INTERVAL 1 DAY)) d"
         ).fetchall()
         scores = con.sql(
-            "SELECT min(least(r_score, f_score, m_score)), max(greatest(r_score, f_score, m_score)) FROM segments.rfm"
+            "SELECT min(least(r_score, f_score, m_score)), max(greatest(r_score, f_score, m_score)) "
+            "FROM segments.rfm_history"
         ).fetchall()[0]
-        names = {row[0] for row in con.sql("SELECT DISTINCT rfm_segment FROM segments.rfm").fetchall()}
-    assert len(per_day) >= 59  # every day of Jan-Feb 2024 once the first customer has bought
+        names = {row[0] for row in con.sql("SELECT DISTINCT rfm_segment FROM segments.rfm_history").fetchall()}
+    assert sum(customers > 0 for _, customers, _ in per_day) >= 59  # every day once the first customer has bought
     assert all(customers == scored for _, customers, scored in per_day)
     assert scores == (1, 5)
     assert names <= {rule.name for rule in RFM_SEGMENTS} and len(names) >= 6
@@ -242,16 +248,15 @@ def test_every_snapshot_customer_gets_rfm_scores_and_a_named_segment(full_run):
 
 def test_every_customer_is_segmented_by_a_versioned_model(full_run):
     folder, result = full_run
-    with duckdb.connect(str(warehouse(folder)), read_only=True) as con:
+    with open_warehouse(folder) as con:
         models = con.sql("SELECT version, fitted_on, k, path FROM segments.segment_models ORDER BY 1").fetchall()
         unassigned = con.sql(
-            "SELECT count(*) FROM features.customer_snapshot s JOIN (SELECT min(fitted_on) AS first_fit "
-            "FROM segments.segment_models) ON s.as_of_day >= first_fit "
-            "ANTI JOIN segments.customer_segments c USING (as_of_day, customer_id)"
+            "SELECT count(*) FROM (SELECT CAST(range AS DATE) AS day FROM range("
+            "(SELECT min(fitted_on) FROM segments.segment_models), DATE '2024-03-01', INTERVAL 1 DAY)) d, "
+            "LATERAL (SELECT customer_id FROM snapshot_on(d.day) EXCEPT SELECT customer_id FROM segments_on(d.day))"
         ).fetchall()[0][0]
         names_per_id = con.sql(
-            "SELECT segment_id, count(DISTINCT segment_name) FROM segments.customer_segments "
-            "WHERE model_version = (SELECT max(version) FROM segments.segment_models) GROUP BY 1"
+            "SELECT segment_id, count(DISTINCT segment_name) FROM segments_on(DATE '2024-02-29') GROUP BY 1"
         ).fetchall()
     assert len(models) >= 2  # refitted every 28 days over two months
     assert all(Path(path).exists() and 2 <= k <= 12 for _, _, k, path in models)
@@ -274,16 +279,15 @@ def test_every_customer_is_segmented_by_a_versioned_model(full_run):
 
 def test_profiles_transitions_and_cohorts_describe_the_latest_segments(full_run):
     folder, _ = full_run
-    with duckdb.connect(str(warehouse(folder)), read_only=True) as con:
+    with open_warehouse(folder) as con:
         shares, actions = con.sql(
             "SELECT sum(share_customers), count(recommended_action) FROM segments.segment_profiles"
         ).fetchall()[0]
         profiled = con.sql("SELECT count(*) FROM segments.segment_profiles").fetchall()[0][0]
         top_categories = [r[0] for r in con.sql("SELECT top_categories FROM segments.segment_profiles").fetchall()]
-        latest_segments = con.sql(
-            "SELECT count(DISTINCT segment_id) FROM segments.customer_segments "
-            "WHERE as_of_day = (SELECT max(as_of_day) FROM segments.customer_segments)"
-        ).fetchall()[0][0]
+        latest_segments = con.sql("SELECT count(DISTINCT segment_id) FROM segments_on(DATE '2024-02-29')").fetchall()[
+            0
+        ][0]
         rates = con.sql("SELECT * FROM segments.transition_rates").df().set_index("from_segment")
         first_month = con.sql("SELECT min(m0), max(m0) FROM segments.cohort_retention").fetchall()[0]
     assert shares == pytest.approx(1.0)
@@ -297,7 +301,7 @@ def test_profiles_transitions_and_cohorts_describe_the_latest_segments(full_run)
 def test_return_model_is_versioned_promoted_through_the_gate_and_scores_recent_lines(full_run):
     folder, result = full_run
     registry = ModelRegistry(folder / "models" / "returns")
-    with duckdb.connect(str(warehouse(folder)), read_only=True) as con:
+    with open_warehouse(folder) as con:
         runs = con.sql("SELECT version, promoted, production_version FROM returns.model_runs").fetchall()
         scored = con.sql(
             "SELECT count(*), min(return_probability), max(return_probability), count(DISTINCT model_version) "
@@ -334,7 +338,7 @@ def test_a_model_falling_behind_production_stays_out_and_the_check_says_why(full
         run_config={"ops": {"return_model": {"config": {"gate_margin": -1.0}}}},
     )
     [check] = result.get_asset_check_evaluations()
-    with duckdb.connect(str(warehouse(copy)), read_only=True) as con:
+    with open_warehouse(copy) as con:
         version, promoted = con.sql(
             "SELECT version, promoted FROM returns.model_runs ORDER BY trained_at DESC LIMIT 1"
         ).fetchall()[0]
@@ -382,12 +386,9 @@ def test_too_few_labelled_lines_train_no_model_and_the_check_says_so(full_run, t
 def test_latest_segments_are_compared_with_the_latent_types_of_the_generated_shop(full_run):
     folder, result = full_run
     metadata = materialisation_metadata(result, "segments_vs_latent_types")
-    with duckdb.connect(str(warehouse(folder)), read_only=True) as con:
+    with open_warehouse(folder) as con:
         confusion = con.sql("SELECT * FROM segments.latent_type_confusion").df().set_index("latent_type")
-        latest = con.sql(
-            "SELECT segment_name, count(*) FROM segments.customer_segments "
-            "WHERE as_of_day = (SELECT max(as_of_day) FROM segments.customer_segments) GROUP BY 1"
-        ).fetchall()
+        latest = con.sql("SELECT segment_name, count(*) FROM segments_on(DATE '2024-02-29') GROUP BY 1").fetchall()
     assert dict(confusion.sum()) == dict(latest)
     assert set(confusion.index) <= {"vip", "frequent_small", "bargain_hunter", "regular", "one_time", "serial_returner"}
     assert metadata["customers compared"].value == confusion.to_numpy().sum()
@@ -416,11 +417,11 @@ def test_transitions_between_two_chosen_days(full_run, tmp_path):
     assert result.success
     metadata = materialisation_metadata(result, "segment_transitions")
     assert (metadata["from"].value, metadata["to"].value) == ("2024-02-10", "2024-02-20")
-    with duckdb.connect(str(warehouse(copy)), read_only=True) as con:
+    with open_warehouse(copy) as con:
         moved = con.sql("SELECT sum(COLUMNS(* EXCLUDE from_segment)) FROM segments.transition_counts").fetchall()[0]
         customers = con.sql(
-            "SELECT count(DISTINCT customer_id) FROM segments.customer_segments "
-            "WHERE as_of_day IN ('2024-02-10', '2024-02-20')"
+            "SELECT count(DISTINCT customer_id) FROM "
+            "(FROM segments_on(DATE '2024-02-10') UNION ALL FROM segments_on(DATE '2024-02-20'))"
         ).fetchall()[0][0]
         periods = con.sql("SELECT list(period ORDER BY period) FROM segments.size_forecast").fetchall()[0][0]
     assert sum(moved) == customers
@@ -435,19 +436,18 @@ def test_transitions_between_two_chosen_days(full_run, tmp_path):
 def test_segment_ids_and_names_do_not_flip_when_unchanged_data_is_segmented_again(full_run, tmp_path):
     folder, _ = full_run
     copy = copy_of(folder, tmp_path / "copy")
-    with duckdb.connect(str(warehouse(copy)), read_only=True) as con:
+    query = "SELECT * FROM segments.segment_history WHERE as_of_day >= $day ORDER BY ALL"
+    with open_warehouse(copy) as con:
         [(refit_day, earlier_models)] = con.sql(
             "SELECT max(fitted_on), count(*) - 1 FROM segments.segment_models"
         ).fetchall()
-        query = (
-            "SELECT as_of_day, customer_id, segment_id, segment_name FROM segments.customer_segments "
-            f"WHERE as_of_day >= '{refit_day}' ORDER BY ALL"
-        )
-        before = con.sql(query).fetchall()
+        before = con.execute(query, {"day": refit_day}).fetchall()
     assert earlier_models >= 1 and len(before) > 0
     # the latest refit is redone on the same snapshots, matched to the model in force before it
-    result = materialise(copy, "customer_segments", first_day=str(refit_day), last_day="2024-02-29")
+    config = {"recompute_from": str(refit_day)}
+    result = materialise(copy, "customer_segments", config=config)
     assert result.success
-    assert materialisation_metadata(result, "customer_segments")["model refits in this run"].value == 1
-    with duckdb.connect(str(warehouse(copy)), read_only=True) as con:
-        assert con.sql(query).fetchall() == before
+    metadata = materialisation_metadata(result, "customer_segments")
+    assert metadata["model refits in this run"].value == 1
+    with open_warehouse(copy) as con:
+        assert con.execute(query, {"day": refit_day}).fetchall() == before

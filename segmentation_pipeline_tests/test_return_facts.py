@@ -10,7 +10,7 @@ from segmentation_pipeline.defs.returns.line_facts import LINE_FACTS_COLUMNS
 from segmentation_pipeline.domain.returns.features import FACT_COLUMNS, RETURN_WINDOW_DAYS, build_features
 from segmentation_pipeline.sources.files import FilesSource
 from segmentation_pipeline.sql import query
-from segmentation_pipeline.warehouse import Window, ensure_tables, run_in_transaction
+from segmentation_pipeline.warehouse import Window, ensure_tables, record_refresh, run_in_transaction
 from segmentation_pipeline_tests.scoring_state import facts_and_state_of_new_lines
 from segmentation_pipeline_tests.shop_files import ALL_DAYS, build
 
@@ -43,6 +43,7 @@ S1,A,2024-01-04 09:00:00
 S2,A,2024-01-06 09:00:00
 """
 
+# segment history rows: each holds from its day until the customer's next row
 SEGMENTS = [("2024-01-04", "A", 1, "VIP"), ("2024-01-05", "A", 2, "Dormant"), ("2024-01-06", "B", 3, "New")]
 ORDER_DAY = Window(date(2024, 1, 5), date(2024, 1, 6))
 
@@ -65,15 +66,8 @@ def shop(tmp_path) -> duckdb.DuckDBPyConnection:
         (folder / f"{name}.csv").write_text(text)
     con = duckdb.connect()
     build(con, FilesSource(folder), [ALL_DAYS])
-    con.execute(
-        "CREATE SCHEMA segments; CREATE TABLE segments.customer_segments "
-        "(as_of_day DATE, customer_id VARCHAR, segment_id BIGINT, segment_name VARCHAR, model_version VARCHAR); "
-        "CREATE TABLE segments.rfm (as_of_day DATE, customer_id VARCHAR, r_score INTEGER, f_score INTEGER, "
-        "m_score INTEGER, rfm_segment VARCHAR); CREATE SCHEMA features; CREATE TABLE features.customer_snapshot "
-        "(as_of_day DATE, customer_id VARCHAR, recency_days DOUBLE, frequency BIGINT, monetary_net DOUBLE)"
-    ).fetchall()
-    con.executemany("INSERT INTO segments.customer_segments VALUES (?, ?, ?, ?, 'v1')", SEGMENTS)
-    run_in_transaction(con, query("returns/events"), {})
+    con.executemany("INSERT INTO segments.segment_history VALUES (?, ?, ?, ?)", SEGMENTS)
+    record_refresh(con, "customer_segments", Window(date(2024, 1, 1), date(2024, 1, 7)))  # segmented up to 01-06
     return con
 
 
@@ -181,8 +175,8 @@ LATER_EVENTS = [  # at or after O3's moment (2024-01-05 12:00): none may change 
         "INSERT INTO staging.service_interactions SELECT * REPLACE ('S9' AS interaction_id, "
         "TIMESTAMP '2024-01-05 12:00:00' AS interaction_ts) FROM staging.service_interactions WHERE interaction_id = 'S1'"
     ),
-    "UPDATE segments.customer_segments SET segment_name = 'Serial Returners' WHERE as_of_day = '2024-01-05'",
-    "INSERT INTO segments.customer_segments VALUES ('2024-01-05', 'B', 3, 'New', 'v1')",
+    "UPDATE segments.segment_history SET segment_name = 'Serial Returners' WHERE as_of_day = '2024-01-05'",
+    "INSERT INTO segments.segment_history VALUES ('2024-01-05', 'B', 3, 'New')",
 ]
 
 
@@ -237,7 +231,6 @@ LABEL_RETURNS = [  # (customer_id, product_id, return_ts)
 def test_labels_count_returns_inside_the_window_once_it_has_closed():
     con = duckdb.connect()
     ensure_tables(con)
-    run_in_transaction(con, query("returns/events"), {})
     con.executemany(
         "INSERT INTO staging.transactions (order_id, line_no, customer_id, product_id, order_ts, quantity, unit_price) "
         "VALUES (?, 1, ?, ?, ?, 1, 10.0)",

@@ -10,8 +10,8 @@ from segmentation_pipeline.domain.segments.latent_types import segments_vs_types
 from segmentation_pipeline.domain.segments.refit import INPUT_COLUMNS, SegmentationSettings, refit
 from segmentation_pipeline.sources.synthetic import SyntheticSource
 from segmentation_pipeline.sources.synthetic_shop import ShopSpec, generate_shop
-from segmentation_pipeline.sql import query
-from segmentation_pipeline.warehouse import Window
+from segmentation_pipeline.sql import catalog, query
+from segmentation_pipeline.warehouse import Window, replace_days
 from segmentation_pipeline_tests.shop_files import build
 
 SPEC = ShopSpec(n_customers=3_000, start=date(2024, 1, 1), days=365, seed=42, write_line_truth=False)
@@ -28,10 +28,10 @@ def recovery(tmp_path_factory):
     source = SyntheticSource(folder, SPEC.n_customers, SPEC.seed, SPEC.start, SPEC.days)
     con = duckdb.connect()
     build(con, source, [Window(SPEC.start, SPEC.start + timedelta(days=SPEC.days))])
-    snapshot = con.execute(
-        query("segments/customer_snapshot"),
-        {"start": LAST_DAY, "end": LAST_DAY + timedelta(days=1), "attribution_days": ATTRIBUTION_DAYS},
-    ).df()[list(INPUT_COLUMNS)]
+    window = Window(SPEC.start, LAST_DAY + timedelta(days=1))
+    history = query("segments/customer_history")
+    replace_days(con, catalog.CUSTOMER_HISTORY, window, history, {"attribution_days": ATTRIBUTION_DAYS})
+    snapshot = con.execute("FROM snapshot_on($day) ORDER BY customer_id", {"day": LAST_DAY}).df()[list(INPUT_COLUMNS)]
     segments = refit(snapshot, LAST_DAY, None, SegmentationSettings()).assign(snapshot)
     truth = con.execute(
         "SELECT customer_id, latent_type FROM read_parquet($path)", {"path": str(source.customer_truth_path())}

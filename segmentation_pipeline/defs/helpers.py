@@ -4,16 +4,29 @@ and the metadata shown in the Dagster UI."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date, timedelta
 from typing import Any
 
 import dagster as dg
 import duckdb
 import pandas as pd
 
+from segmentation_pipeline.domain.segments.history import DailySnapshots
+from segmentation_pipeline.sql import catalog
+from segmentation_pipeline.warehouse import Window
+
 
 def area(name: str) -> dict[str, Any]:
     """Group, owner and tag of an asset's area, so analysts can filter the lineage by area."""
     return {"group_name": name, "owners": [f"team:{name}"], "tags": {"area": name}}
+
+
+def iso_day(field: str, text: str | None) -> date | None:
+    """A day from the launchpad (ISO date), None when empty, or an error naming the field."""
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError as error:
+        raise ValueError(f"{field}: {text!r} is not an ISO date (YYYY-MM-DD)") from error
 
 
 def write_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
@@ -22,6 +35,18 @@ def write_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame)
     con.register("frame_to_write", frame)
     con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM frame_to_write").fetchall()
     con.unregister("frame_to_write")
+
+
+def daily_snapshots(con: duckdb.DuckDBPyConnection, window: Window, columns: list[str]) -> DailySnapshots:
+    """Every customer's snapshot on each day from the day before the window to its last day, replayed
+    from the customer history."""
+    day_before = window.start - timedelta(days=1)
+    opening = con.execute("SELECT * FROM history_before($day)", {"day": day_before}).df()
+    changes = con.execute(
+        f"SELECT * FROM {catalog.CUSTOMER_HISTORY} WHERE as_of_day >= $day AND as_of_day < $end",
+        {"day": day_before, "end": window.end},
+    ).df()
+    return DailySnapshots(opening, changes, day_before, window.end - timedelta(days=1), columns)
 
 
 def table_schema(

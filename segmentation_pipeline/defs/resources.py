@@ -14,6 +14,7 @@ from segmentation_pipeline.domain.returns.registry import ModelRegistry
 from segmentation_pipeline.domain.segments.registry import SegmentModelRegistry
 from segmentation_pipeline.settings import SETTINGS, Settings
 from segmentation_pipeline.sources import RawSource, build_source
+from segmentation_pipeline.warehouse import ensure_tables
 
 
 class Warehouse(DuckDBResource):
@@ -24,6 +25,7 @@ class Warehouse(DuckDBResource):
         Path(self.database).parent.mkdir(parents=True, exist_ok=True)
         with super().get_connection() as con:
             con.execute("SET enable_progress_bar = false").fetchall()  # keeps run logs readable
+            ensure_tables(con)
             yield con
 
 

@@ -1,11 +1,12 @@
 """Every warehouse table the code names, in one place."""
 
 QUARANTINE = "staging.quarantine"
+REFRESHES = "meta.refreshes"
 
 # segments
-SNAPSHOT = "features.customer_snapshot"
-RFM = "segments.rfm"
-CUSTOMER_SEGMENTS = "segments.customer_segments"
+CUSTOMER_HISTORY = "features.customer_history"
+RFM_HISTORY = "segments.rfm_history"
+SEGMENT_HISTORY = "segments.segment_history"
 SEGMENT_MODELS = "segments.segment_models"
 SEGMENT_PROFILES = "segments.segment_profiles"
 TRANSITION_COUNTS = "segments.transition_counts"

@@ -3,31 +3,32 @@
 import dagster as dg
 
 from segmentation_pipeline.defs.helpers import area, markdown_preview, table_schema
-from segmentation_pipeline.defs.partitions import daily_partitions, event_window, single_run_backfill
 from segmentation_pipeline.defs.resources import Warehouse
 from segmentation_pipeline.domain.returns.features import FACT_COLUMNS
 from segmentation_pipeline.sql import catalog, query
-from segmentation_pipeline.warehouse import replace_days, run_in_transaction
+from segmentation_pipeline.warehouse import dirty_window, replace_days
 
 LINE_FACTS_COLUMNS = {**FACT_COLUMNS, "as_of_day": "Day the order was placed (the partition)."}
 
 
-@dg.asset(
-    **area("returns"),
-    kinds={"duckdb"},
-    partitions_def=daily_partitions,
-    backfill_policy=single_run_backfill,
-    deps=[f"stg_{name}" for name in ("transactions", "returns", "customers", "service_interactions")]
-    + ["customer_segments"],
-)
-def return_line_facts(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+INPUTS = [f"stg_{name}" for name in ("transactions", "returns", "customers", "service_interactions")] + [
+    "customer_segments"
+]
+
+
+@dg.asset(**area("returns"), kinds={"duckdb"}, deps=INPUTS)
+def return_line_facts(warehouse: Warehouse) -> dg.MaterializeResult:
     """Every order line of each day with its basket and what its customer, product, category and the
     shop had bought, returned and asked before the order was placed: the return model's inputs,
-    free of anything learnt after the order."""
-    window = event_window(context)
+    free of anything learnt after the order. Recomputes the days its inputs rewrote since its last
+    run, and every later day."""
     with warehouse.get_connection() as con:
-        run_in_transaction(con, query("returns/events"), {})
-        rows = replace_days(con, catalog.LINE_FACTS, window, query("returns/line_facts"))
+        window = dirty_window(con, "return_line_facts", INPUTS)
+        if window is None:
+            return dg.MaterializeResult(metadata={"days recomputed": 0, "note": "no input changed since the last run"})
+        rows = replace_days(
+            con, catalog.LINE_FACTS, window, query("returns/line_facts"), refreshed_by="return_line_facts"
+        )
         schema = table_schema(con, catalog.LINE_FACTS, LINE_FACTS_COLUMNS)
         preview = markdown_preview(
             con,
@@ -40,6 +41,7 @@ def return_line_facts(context: dg.AssetExecutionContext, warehouse: Warehouse) -
         metadata={
             "dagster/row_count": rows,
             "dagster/column_schema": schema,
+            "days recomputed": (window.end - window.start).days,
             "latest lines": dg.MetadataValue.md(preview),
         }
     )

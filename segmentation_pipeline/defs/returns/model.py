@@ -10,7 +10,6 @@ from segmentation_pipeline.defs.helpers import area, frame_markdown, write_frame
 from segmentation_pipeline.defs.resources import Artifacts, Warehouse
 from segmentation_pipeline.domain.returns.settings import ReturnTrainingSettings
 from segmentation_pipeline.sql import catalog, query
-from segmentation_pipeline.warehouse import run_in_transaction
 
 
 class ReturnModelConfig(dg.Config):
@@ -26,7 +25,6 @@ class ReturnModelConfig(dg.Config):
 
 def labelled_lines(con: duckdb.DuckDBPyConnection, window_days: int) -> pd.DataFrame:
     """Every order line's facts with its label as far as the staged history knows it."""
-    run_in_transaction(con, query("returns/events"), {})
     return con.execute(
         f"SELECT f.*, l.returned, l.label_known FROM {catalog.LINE_FACTS} AS f "
         f"JOIN ({query('returns/labels')}) AS l USING (order_id, line_no)",

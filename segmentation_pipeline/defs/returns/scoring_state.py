@@ -18,7 +18,6 @@ def return_scoring_state(warehouse: Warehouse, artifacts: Artifacts) -> dg.Mater
     """What every customer, product, category and the shop had bought and returned up to the latest
     staged data, exported as Parquet files the real-time scoring service reads to describe a new order."""
     with warehouse.get_connection() as con:
-        run_in_transaction(con, query("returns/events"), {})
         run_in_transaction(con, query("returns/scoring_state"), {})
         rows = {}
         for file_name, table in catalog.SCORING_STATE.items():

@@ -16,8 +16,7 @@ def acquisition_cohorts(warehouse: Warehouse) -> dg.MaterializeResult:
     with warehouse.get_connection() as con:
         orders = con.sql(query("segments/monthly_orders")).df()
         latest = con.sql(
-            f"SELECT customer_id, segment_name AS segment FROM {catalog.CUSTOMER_SEGMENTS} "
-            f"WHERE as_of_day = (SELECT max(as_of_day) FROM {catalog.CUSTOMER_SEGMENTS})"
+            "SELECT customer_id, segment_name AS segment FROM segments_on(covered_until('customer_segments'))"
         ).df()
         cohorts, tables = cohort_tables(orders, latest)
         for name, table in catalog.COHORT_TABLES.items():

@@ -3,12 +3,11 @@
 import dagster as dg
 import pandas as pd
 
-from segmentation_pipeline.defs.helpers import area, counts_markdown
-from segmentation_pipeline.defs.partitions import daily_partitions, event_window, single_run_backfill
+from segmentation_pipeline.defs.helpers import area, counts_markdown, daily_snapshots, iso_day
 from segmentation_pipeline.defs.resources import Artifacts, Warehouse
 from segmentation_pipeline.domain.segments.refit import INPUT_COLUMNS, STABILITY_THRESHOLD, SegmentationSettings
 from segmentation_pipeline.sql import catalog, query
-from segmentation_pipeline.warehouse import chunks, last_day_counts, replace_days, run_in_transaction
+from segmentation_pipeline.warehouse import dirty_window, replace_days, run_in_transaction
 
 
 class SegmentationConfig(dg.Config):
@@ -23,6 +22,9 @@ class SegmentationConfig(dg.Config):
     seed: int = SegmentationSettings.seed
     stability_bootstraps: int = SegmentationSettings.stability_bootstraps
     """Bootstrap refits used to measure stability (adjusted Rand index, per-segment Jaccard)."""
+    recompute_from: str | None = None
+    """Recompute the segments from this day on (ISO date), refits included, e.g. after changing the
+    settings above; empty: only the days whose customer history changed since the last run."""
 
 
 K_SCORES_SCHEMA = dg.TableSchema(
@@ -44,59 +46,50 @@ def k_scores_table(scores: pd.DataFrame) -> dg.MetadataValue:
     return dg.MetadataValue.table(records=records, schema=K_SCORES_SCHEMA)
 
 
-@dg.asset(
-    **area("segments"),
-    kinds={"duckdb", "scikitlearn"},
-    partitions_def=daily_partitions,
-    backfill_policy=single_run_backfill,
-    deps=["customer_snapshot"],
-)
-def customer_segments(
-    context: dg.AssetExecutionContext, config: SegmentationConfig, warehouse: Warehouse, artifacts: Artifacts
-) -> dg.MaterializeResult:
-    """Every customer's behavioural segment (K-means on transformed, scaled snapshot features) for each day.
-    The model is versioned and refitted every `refit_every_days`; refits keep segment ids by matching
-    centroids, so ids and names do not flip between daily refreshes."""
+@dg.asset(**area("segments"), kinds={"duckdb", "scikitlearn"}, deps=["customer_history"])
+def customer_segments(config: SegmentationConfig, warehouse: Warehouse, artifacts: Artifacts) -> dg.MaterializeResult:
+    """Every customer's behavioural segment (K-means on transformed, scaled snapshot features) for each
+    day, stored as the days a customer's segment changed; any day's segments are each customer's latest
+    row on or before it (`segments_on(day)` in SQL). The model is versioned and refitted every
+    `refit_every_days`; between refits each day is assigned with the model in force. Refits keep
+    segment ids by matching centroids, so ids and names do not flip between daily refreshes."""
     from segmentation_pipeline.domain.segments.charts import k_scores_chart
     from segmentation_pipeline.domain.segments.features import apply_scaling
-    from segmentation_pipeline.domain.segments.refit import segment_days
+    from segmentation_pipeline.domain.segments.refit import segment_changes
     from segmentation_pipeline.domain.segments.registry import model_rows
     from segmentation_pipeline.domain.segments.selection import compare_algorithms
 
-    settings = SegmentationSettings(**config.model_dump())
-    window = event_window(context)
+    settings = SegmentationSettings(**config.model_dump(exclude={"recompute_from"}))
     registry = artifacts.segment_models()
-    registry.forget(window.start, window.end)
-    in_force = registry.in_force(window.start)
-    refits, last_refit_snapshot, rows = [], None, 0
     with warehouse.get_connection() as con:
-        for chunk in chunks(window):
-            snapshots = con.execute(
-                f"SELECT as_of_day, {', '.join(INPUT_COLUMNS)} FROM {catalog.SNAPSHOT} "
-                "WHERE as_of_day >= $start AND as_of_day < $end ORDER BY as_of_day, customer_id",
-                chunk.params,
-            ).df()
-            segmented = segment_days(snapshots, in_force, settings)
-            for fitted in segmented.refits:
-                registry.save(fitted)
-            in_force, refits = segmented.in_force, refits + segmented.refits
-            last_refit_snapshot = segmented.last_refit_snapshot if segmented.refits else last_refit_snapshot
-            con.register("assigned_days", segmented.assignments)
-            rows += replace_days(
-                con,
-                catalog.CUSTOMER_SEGMENTS,
-                chunk,
-                "SELECT CAST(as_of_day AS DATE) AS as_of_day, customer_id, segment_id, segment_name, model_version "
-                "FROM assigned_days",
+        recompute_from = iso_day("recompute_from", config.recompute_from)
+        window = dirty_window(con, "customer_segments", ["customer_history"], recompute_from)
+        if window is None:
+            return dg.MaterializeResult(
+                metadata={"days recomputed": 0, "note": "no history changed since the last run"}
             )
-            con.unregister("assigned_days")
-        con.execute(query("segments/segment_models_table")).fetchall()
+        registry.forget(window.start, window.end)
+        days = daily_snapshots(con, window, list(INPUT_COLUMNS[1:]))
+        changes, refits, last_refit_snapshot = [], [], None
+        for segmented in segment_changes(days, len(days.customer_ids), registry.in_force(window.start), settings):
+            changes.append(segmented.changes)
+            if segmented.refit is not None:
+                registry.save(segmented.refit)
+                refits.append(segmented.refit)
+                last_refit_snapshot = segmented.snapshot
+        con.register("segment_changes", pd.concat(changes) if changes else pd.DataFrame(columns=["as_of_day"]))
         con.register("fitted_models", model_rows(refits, registry))
         run_in_transaction(con, query("segments/replace_segment_models"), window.params)
-        con.unregister("fitted_models")
-        sizes = last_day_counts(con, catalog.CUSTOMER_SEGMENTS, "segment_id || ' ' || segment_name", window)
+        rows = replace_days(
+            con, catalog.SEGMENT_HISTORY, window, "SELECT * FROM segment_changes", refreshed_by="customer_segments"
+        )
+        sizes = con.sql(
+            "SELECT segment_id || ' ' || segment_name, count(*) FROM segments_on(covered_until('customer_segments')) "
+            "GROUP BY 1 ORDER BY 2 DESC"
+        ).fetchall()
     metadata = {
         "dagster/row_count": rows,
+        "days recomputed": (window.end - window.start).days,
         "model refits in this run": len(refits),
         "customers per segment on the last day": dg.MetadataValue.md(counts_markdown(dict(sizes), "segment")),
     }
@@ -129,7 +122,6 @@ def customer_segments(
 )
 def segments_are_stable(warehouse: Warehouse) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
-        con.execute(query("segments/segment_models_table")).fetchall()
         latest = con.sql(
             f"SELECT version, k, mean_ari FROM {catalog.SEGMENT_MODELS} ORDER BY fitted_on DESC LIMIT 1"
         ).fetchall()

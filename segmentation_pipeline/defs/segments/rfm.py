@@ -1,46 +1,42 @@
 """RFM: recency, frequency and money scores and the named RFM segment of every customer and day."""
 
 import dagster as dg
+import pandas as pd
 
-from segmentation_pipeline.defs.helpers import area, counts_markdown, table_schema
-from segmentation_pipeline.defs.partitions import daily_partitions, event_window, single_run_backfill
+from segmentation_pipeline.defs.helpers import area, counts_markdown, daily_snapshots, table_schema
 from segmentation_pipeline.defs.resources import Warehouse
 from segmentation_pipeline.domain.segments.rfm import RFM_COLUMNS
 from segmentation_pipeline.sql import catalog
-from segmentation_pipeline.warehouse import chunks, last_day_counts, replace_days
+from segmentation_pipeline.warehouse import dirty_window, replace_days
 
 
-@dg.asset(
-    **area("segments"),
-    kinds={"duckdb", "pandas"},
-    partitions_def=daily_partitions,
-    backfill_policy=single_run_backfill,
-    deps=["customer_snapshot"],
-)
-def rfm_segments(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-    """RFM scores (quintiles that stay meaningful under ties) and the standard named RFM segment
-    of every customer, for each day."""
-    from segmentation_pipeline.domain.segments.rfm import rfm_scores_by_day
+@dg.asset(**area("segments"), kinds={"duckdb", "pandas"}, deps=["customer_history"])
+def rfm_segments(warehouse: Warehouse) -> dg.MaterializeResult:
+    """RFM scores (quintiles that stay meaningful under ties) and the standard named RFM segment of
+    every customer for each day, stored as the days a customer's scores changed; any day's scores
+    are each customer's latest row on or before it (`rfm_on(day)` in SQL)."""
+    from segmentation_pipeline.domain.segments.rfm import rfm_changes
 
-    window = event_window(context)
-    rows = 0
     with warehouse.get_connection() as con:
-        for chunk in chunks(window):
-            snapshots = con.execute(
-                f"SELECT as_of_day, customer_id, recency_days, frequency, monetary_net FROM {catalog.SNAPSHOT} "
-                "WHERE as_of_day >= $start AND as_of_day < $end",
-                chunk.params,
-            ).df()
-            con.register("scored_days", rfm_scores_by_day(snapshots))
-            columns = ", ".join(["as_of_day", "customer_id", *RFM_COLUMNS])
-            rows += replace_days(con, catalog.RFM, chunk, f"SELECT {columns} FROM scored_days")
-            con.unregister("scored_days")
-        last_day = dict(last_day_counts(con, catalog.RFM, "rfm_segment", window))
-        schema = table_schema(con, catalog.RFM, RFM_COLUMNS)
+        window = dirty_window(con, "rfm_segments", ["customer_history"])
+        if window is None:
+            return dg.MaterializeResult(
+                metadata={"days recomputed": 0, "note": "no history changed since the last run"}
+            )
+        days = daily_snapshots(con, window, ["recency_days", "frequency", "monetary_net"])
+        changes = list(rfm_changes(days, len(days.customer_ids)))
+        con.register("rfm_changes", pd.concat(changes) if changes else pd.DataFrame(columns=["as_of_day"]))
+        rows = replace_days(con, catalog.RFM_HISTORY, window, "SELECT * FROM rfm_changes", refreshed_by="rfm_segments")
+        con.unregister("rfm_changes")
+        last_day = con.sql(
+            "SELECT rfm_segment, count(*) FROM rfm_on(covered_until('rfm_segments')) GROUP BY 1 ORDER BY 2 DESC"
+        ).fetchall()
+        schema = table_schema(con, catalog.RFM_HISTORY, RFM_COLUMNS)
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": rows,
             "dagster/column_schema": schema,
-            "customers per segment on the last day": dg.MetadataValue.md(counts_markdown(last_day, "segment")),
+            "days recomputed": (window.end - window.start).days,
+            "customers per segment on the last day": dg.MetadataValue.md(counts_markdown(dict(last_day), "segment")),
         }
     )

@@ -1,10 +1,10 @@
 """Segment transitions: how customers moved between segments from one day to another, and where sizes head."""
 
-from datetime import date
+from datetime import timedelta
 
 import dagster as dg
 
-from segmentation_pipeline.defs.helpers import area, frame_markdown, table_schema, write_frame
+from segmentation_pipeline.defs.helpers import area, frame_markdown, iso_day, table_schema, write_frame
 from segmentation_pipeline.defs.resources import Warehouse
 from segmentation_pipeline.sql import catalog
 
@@ -18,13 +18,6 @@ class TransitionsConfig(dg.Config):
     """Steps of the `from_day` to `to_day` interval the size forecast projects ahead."""
 
 
-def iso_day(field: str, text: str | None) -> date | None:
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError as error:
-        raise ValueError(f"{field}: {text!r} is not an ISO date (YYYY-MM-DD)") from error
-
-
 @dg.asset(**area("segments"), kinds={"duckdb", "pandas"}, deps=["customer_segments"])
 def segment_transitions(config: TransitionsConfig, warehouse: Warehouse) -> dg.MaterializeResult:
     """How customers moved between segments from one snapshot day to another (by default the previous
@@ -33,13 +26,16 @@ def segment_transitions(config: TransitionsConfig, warehouse: Warehouse) -> dg.M
     from segmentation_pipeline.domain.segments.transitions import segment_migration, snapshot_pair
 
     with warehouse.get_connection() as con:
-        days = [row[0] for row in con.sql(f"SELECT DISTINCT as_of_day FROM {catalog.CUSTOMER_SEGMENTS}").fetchall()]
+        first, last = con.sql(
+            f"SELECT min(fitted_on), covered_until('customer_segments') FROM {catalog.SEGMENT_MODELS}"
+        ).fetchall()[0]
+        days = [first + timedelta(days=d) for d in range((last - first).days + 1)] if first and last else []
         pair = snapshot_pair(days, iso_day("from_day", config.from_day), iso_day("to_day", config.to_day))
         if pair is None:
             return dg.MaterializeResult(metadata={"note": "needs segments on two month ends"})
         assignments = con.execute(
-            f"SELECT customer_id, as_of_day AS as_of, segment_name AS segment FROM {catalog.CUSTOMER_SEGMENTS} "
-            "WHERE as_of_day IN ($first, $second)",
+            "SELECT customer_id, as_of_day AS as_of, segment_name AS segment FROM segments_on($first) "
+            "UNION ALL SELECT customer_id, as_of_day, segment_name FROM segments_on($second)",
             {"first": pair[0], "second": pair[1]},
         ).df()
         migration = segment_migration(assignments, *pair, periods=config.forecast_periods)

@@ -11,6 +11,7 @@ each segment's profile.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -23,6 +24,7 @@ from segmentation_pipeline.domain.segments.features import (
     apply_scaling,
     prepare_features,
 )
+from segmentation_pipeline.domain.segments.history import DaySnapshot, changed
 from segmentation_pipeline.domain.segments.model import SegmentModel, align_labels, fit_segments, relabel
 from segmentation_pipeline.domain.segments.naming import name_segments
 from segmentation_pipeline.domain.segments.profiles import segment_profiles
@@ -62,14 +64,25 @@ class FittedSegmentation:
     stability: Stability
     customers: int
 
+    def segment_ids(self, snapshot: pd.DataFrame) -> np.ndarray:
+        """Segment id of every customer of a snapshot."""
+        return self.model.predict(apply_scaling(snapshot, self.scaling))
+
+    def names_of(self, ids: np.ndarray) -> np.ndarray:
+        """The segment name of each id."""
+        by_id = np.full(max(self.names) + 1, "", dtype=object)
+        for segment, name in self.names.items():
+            by_id[segment] = name
+        return by_id[ids]
+
     def assign(self, snapshot: pd.DataFrame) -> pd.DataFrame:
         """Segment id and name of every customer of a snapshot."""
-        ids = self.model.predict(apply_scaling(snapshot, self.scaling))
+        ids = self.segment_ids(snapshot)
         return pd.DataFrame(
             {
                 "customer_id": snapshot["customer_id"].to_numpy(),
                 "segment_id": ids,
-                "segment_name": [self.names[int(i)] for i in ids],
+                "segment_name": self.names_of(ids),
                 "model_version": self.version,
             }
         )
@@ -149,41 +162,49 @@ def refit(
 
 
 @dataclass(frozen=True)
-class SegmentedDays:
-    """Each day's segments, the models fitted on the way and the model in force at the end."""
+class SegmentedDay:
+    """One day of the segment history: who changed segment, and the model refitted that day if any."""
 
-    assignments: pd.DataFrame
-    """as_of_day, customer_id, segment_id, segment_name, model_version."""
-    refits: list[FittedSegmentation]
-    last_refit_snapshot: pd.DataFrame | None
-    """The customers the latest refit was fitted on."""
-    in_force: FittedSegmentation | None
-
-
-def segment_days(
-    snapshots: pd.DataFrame, in_force: FittedSegmentation | None, settings: SegmentationSettings
-) -> SegmentedDays:
-    """Segment every customer of each day's snapshot (``as_of_day`` plus ``INPUT_COLUMNS``) with the
-    model in force, refitting on the first day the cadence calls for it."""
-    assigned, refits, last_refit_snapshot = [], [], None
-    for as_of_day, snapshot in snapshots.groupby("as_of_day", sort=True):
-        day = pd.Timestamp(as_of_day).date()
-        if needs_refit(in_force, day, len(snapshot), settings):
-            in_force = refit(snapshot, day, in_force, settings)
-            refits.append(in_force)
-            last_refit_snapshot = snapshot
-        if in_force is not None:
-            assigned.append(in_force.assign(snapshot).assign(as_of_day=pd.Timestamp(day)))
-    assignments = pd.concat(assigned, ignore_index=True) if assigned else EMPTY_ASSIGNMENTS
-    return SegmentedDays(assignments, refits, last_refit_snapshot, in_force)
+    day: date
+    changes: pd.DataFrame
+    """as_of_day, customer_id, segment_id, segment_name of the customers whose segment id or name
+    differs from the day before (or who are segmented for the first time)."""
+    refit: FittedSegmentation | None
+    snapshot: pd.DataFrame
+    """The day's snapshot (``INPUT_COLUMNS``)."""
 
 
-EMPTY_ASSIGNMENTS = pd.DataFrame(
-    {
-        "customer_id": pd.Series(dtype="str"),
-        "segment_id": pd.Series(dtype="int64"),
-        "segment_name": pd.Series(dtype="str"),
-        "model_version": pd.Series(dtype="str"),
-        "as_of_day": pd.Series(dtype="datetime64[us]"),
-    }
-)
+def segment_changes(
+    days: Iterable[DaySnapshot],
+    customers: int,
+    in_force: FittedSegmentation | None,
+    settings: SegmentationSettings,
+) -> Iterator[SegmentedDay]:
+    """Segment every customer of each day's snapshot with the model in force, refitting on the first
+    day the cadence calls for it, and yield each day's changes against the day before.
+
+    ``days`` yields snapshots over ``customers`` positions; the first day is the day before the
+    period: it is segmented with ``in_force`` to set the starting point and yields nothing.
+    """
+    previous_ids = np.full(customers, -1, dtype=np.int64)
+    previous_names = np.full(customers, "", dtype=object)
+    for index, snapshot in enumerate(days):
+        frame, fitted = snapshot.frame, None
+        if index > 0 and needs_refit(in_force, snapshot.day, len(frame), settings):
+            in_force = fitted = refit(frame, snapshot.day, in_force, settings)
+        if in_force is None:
+            continue
+        ids = in_force.segment_ids(frame)
+        names = in_force.names_of(ids)
+        moved = changed(previous_ids, snapshot.positions, ids) | changed(previous_names, snapshot.positions, names)
+        if index == 0:
+            continue
+        changes = pd.DataFrame(
+            {
+                "as_of_day": pd.Timestamp(snapshot.day),
+                "customer_id": frame["customer_id"].to_numpy()[moved],
+                "segment_id": ids[moved],
+                "segment_name": names[moved],
+            }
+        )
+        yield SegmentedDay(snapshot.day, changes, fitted, frame)

@@ -38,9 +38,13 @@ do not overlap and together cover all 125 (R, F, M) cells:
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+
+from segmentation_pipeline.domain.segments.history import DaySnapshot, changed
 
 SCORES = range(1, 6)
 REQUIRED_COLUMNS = ("customer_id", "recency_days", "frequency", "monetary_net")
@@ -108,10 +112,18 @@ def score_quintiles(values: pd.Series, higher_is_better: bool) -> pd.Series:
     """
     if values.isna().any():
         raise ValueError(f"cannot score missing values in {values.name!r}")
-    worse = values.rank(method="min", ascending=higher_is_better).astype("int64") - 1
-    tie = values.rank(method="max", ascending=higher_is_better).astype("int64") - worse
-    scores = 1 + (5 * (2 * worse + tie)) // (2 * len(values))
-    return scores.clip(1, 5)
+    return pd.Series(quintile_scores(values.to_numpy(), higher_is_better), index=values.index, name=values.name)
+
+
+def quintile_scores(values: np.ndarray, higher_is_better: bool) -> np.ndarray:
+    """``score_quintiles`` on a NumPy array of values without gaps (int64 scores 1..5)."""
+    if len(values) == 0:
+        return np.empty(0, dtype=np.int64)
+    _, codes, counts = np.unique(values, return_inverse=True, return_counts=True)
+    below = np.cumsum(counts) - counts
+    worse = below[codes] if higher_is_better else len(values) - below[codes] - counts[codes]
+    scores = 1 + (5 * (2 * worse + counts[codes])) // (2 * len(values))
+    return np.clip(scores, 1, 5).astype(np.int64)
 
 
 def _fm_score(f: int, m: int) -> int:
@@ -129,6 +141,10 @@ def rfm_segment(r: int, f: int, m: int) -> str:
 
 
 _SEGMENT_BY_CELL = {(r, f, m): rfm_segment(r, f, m) for r in SCORES for f in SCORES for m in SCORES}
+SEGMENT_BY_CODE = np.full(556, "", dtype=object)
+"""Named segment by the three scores written as one number, e.g. 545."""
+for (_r, _f, _m), _name in _SEGMENT_BY_CELL.items():
+    SEGMENT_BY_CODE[100 * _r + 10 * _f + _m] = _name
 
 
 def rfm_scores(customers: pd.DataFrame) -> pd.DataFrame:
@@ -156,7 +172,34 @@ def rfm_scores(customers: pd.DataFrame) -> pd.DataFrame:
     return scored
 
 
-def rfm_scores_by_day(snapshots: pd.DataFrame) -> pd.DataFrame:
-    """Score each day's snapshot against that day's population (``as_of_day`` column)."""
-    days = [rfm_scores(day) for _, day in snapshots.groupby("as_of_day", sort=True)]
-    return pd.concat(days, ignore_index=True) if days else rfm_scores(snapshots)
+def rfm_changes(days: Iterable[DaySnapshot], customers: int) -> Iterator[pd.DataFrame]:
+    """The RFM rows of each day that differ from the day before, for a history stored as changes.
+
+    ``days`` yields every day's snapshot (``recency_days``, ``frequency``, ``monetary_net``) over
+    ``customers`` positions; the first day only sets the starting point and yields nothing.
+    Each later day yields its customers whose R, F or M score changed, or who are new, with
+    ``as_of_day`` and the ``RFM_COLUMNS``.
+    """
+    previous = np.full(customers, -1, dtype=np.int64)
+    for index, snapshot in enumerate(days):
+        frame = snapshot.frame
+        r = quintile_scores(frame["recency_days"].to_numpy(), higher_is_better=False)
+        f = quintile_scores(frame["frequency"].to_numpy(), higher_is_better=True)
+        m = quintile_scores(frame["monetary_net"].to_numpy(), higher_is_better=True)
+        code = 100 * r + 10 * f + m
+        moved = changed(previous, snapshot.positions, code)
+        if index == 0 or not moved.any():
+            continue
+        code, r, f, m = code[moved], r[moved], f[moved], m[moved]
+        yield pd.DataFrame(
+            {
+                "as_of_day": pd.Timestamp(snapshot.day),
+                "customer_id": frame["customer_id"].to_numpy()[moved],
+                "r_score": r,
+                "f_score": f,
+                "m_score": m,
+                "rfm_cell": code.astype(str),
+                "rfm_score": r + f + m,
+                "rfm_segment": SEGMENT_BY_CODE[code],
+            }
+        )

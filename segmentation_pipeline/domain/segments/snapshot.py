@@ -1,7 +1,10 @@
 """Customer features "as of" the end of a day: what each column of the snapshot means.
 
-The snapshot is computed in DuckDB (`sql/segments/customer_snapshot.sql`) from staged data
-dated on or before the snapshot day only, so a feature never sees the future.
+The warehouse stores each customer's state only on the days it changed
+(`features.customer_history`, from `sql/segments/customer_history.sql`), computed from staged
+data dated on or before that day only, so a feature never sees the future. A day's snapshot
+is each customer's latest row on or before it, with recency and tenure counted to the end of
+the day (the `snapshot_on(day)` macro of `sql/segments/history_tables.sql`).
 """
 
 SNAPSHOT_COLUMNS: dict[str, str] = {
@@ -23,3 +26,11 @@ SNAPSHOT_COLUMNS: dict[str, str] = {
     "first_purchase_ts": "First purchase.",
     "last_purchase_ts": "Latest purchase.",
 }
+
+HISTORY_COLUMNS: dict[str, str] = {
+    **{name: text for name, text in SNAPSHOT_COLUMNS.items() if name not in ("recency_days", "tenure_days")},
+    "as_of_day": "First day the row holds: a day on which the customer ordered, returned, contacted customer "
+    "service or responded to a campaign (the row holds until the customer's next row).",
+    "first_seen_ts": "Signup or first purchase, whichever is earlier: tenure is counted from it.",
+}
+"""Columns of the customer history; recency and tenure are derived for each day from the timestamps."""

@@ -43,11 +43,11 @@ WITH lines AS (
            SUM(bought_units) OVER w AS bought_units,
            SUM(returns) OVER w AS prior_returns,
            SUM(returned_units) OVER w AS returned_units,
-           SUM(price_sum) OVER w / SUM(priced_lines) OVER w AS usual_price
+           CAST(SUM(price_sum) OVER w AS DOUBLE) / SUM(priced_lines) OVER w AS usual_price
     FROM (
         SELECT product_id, since, SUM(lines) AS lines, SUM(bought_units) AS bought_units,
                SUM(returns) AS returns, SUM(returned_units) AS returned_units,
-               SUM(unit_price) AS price_sum, COUNT(unit_price) AS priced_lines
+               SUM(CAST(unit_price AS DECIMAL(18, 6))) AS price_sum, COUNT(unit_price) AS priced_lines
         FROM events WHERE product_id IS NOT NULL GROUP BY product_id, since
     )
     WINDOW w AS (PARTITION BY product_id ORDER BY since ROWS UNBOUNDED PRECEDING)
@@ -71,9 +71,10 @@ WITH lines AS (
           FROM events GROUP BY since)
     WINDOW w AS (ORDER BY since ROWS UNBOUNDED PRECEDING)
 ), segments AS (
-    SELECT customer_id, as_of_day + 1 AS order_day, segment_name
-    FROM segments.customer_segments
-    WHERE as_of_day >= CAST($start AS DATE) - 1 AND as_of_day < CAST($end AS DATE) - 1
+    -- a segment row holds from its day on; an order sees the segment of the day before it
+    SELECT customer_id, as_of_day + 1 AS first_order_day, segment_name
+    FROM segments.segment_history
+    WHERE as_of_day < CAST($end AS DATE) - 1
 ), orders AS (
     SELECT o.*,
            c.orders, c.prior_lines, c.bought_units, c.prior_returns, c.returned_units, c.contacts,
@@ -91,7 +92,7 @@ WITH lines AS (
     ASOF LEFT JOIN customer_history AS c ON c.customer_id = o.customer_id AND o.order_ts > c.since
     ASOF LEFT JOIN shop_history AS h ON o.order_ts > h.since
     LEFT JOIN staging.customers AS s ON s.customer_id = o.customer_id
-    LEFT JOIN segments AS g ON g.customer_id = o.customer_id AND g.order_day = o.as_of_day
+    ASOF LEFT JOIN segments AS g ON g.customer_id = o.customer_id AND o.as_of_day >= g.first_order_day
 ), basket_products AS (
     SELECT order_id, product_id, COUNT(*) AS lines FROM lines GROUP BY order_id, product_id
 ), basket_categories AS (

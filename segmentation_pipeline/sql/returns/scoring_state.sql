@@ -16,12 +16,11 @@ WITH activity AS (
            MAX(ts) FILTER (WHERE order_id IS NOT NULL) AS last_order_ts
     FROM scoring_events GROUP BY customer_id
 ), latest_segments AS (
-    SELECT customer_id, segment_id, segment_name FROM segments.customer_segments
-    WHERE as_of_day = (SELECT max(as_of_day) FROM segments.customer_segments)
+    SELECT customer_id, segment_id, segment_name FROM segments_on(covered_until('customer_segments'))
 ), latest_rfm AS (
     SELECT r.customer_id, r.r_score, r.f_score, r.m_score, r.rfm_segment, s.recency_days, s.frequency, s.monetary_net
-    FROM segments.rfm AS r JOIN features.customer_snapshot AS s USING (as_of_day, customer_id)
-    WHERE r.as_of_day = (SELECT max(as_of_day) FROM segments.rfm)
+    FROM rfm_on(covered_until('rfm_segments')) AS r
+    JOIN snapshot_on(covered_until('rfm_segments')) AS s USING (customer_id)
 )
 SELECT
     customer_id,
@@ -50,7 +49,7 @@ SELECT
     CAST(SUM(e.returned_units) AS BIGINT) AS product_prior_returned_units,
     CAST(SUM(e.lines) AS BIGINT) AS product_prior_lines,
     CAST(SUM(e.returns) AS BIGINT) AS product_prior_returns,
-    SUM(e.unit_price) / COUNT(e.unit_price) AS product_usual_price
+    CAST(SUM(CAST(e.unit_price AS DECIMAL(18, 6))) AS DOUBLE) / COUNT(e.unit_price) AS product_usual_price
 FROM scoring_events AS e
 LEFT JOIN product_categories(TIMESTAMP 'infinity') AS p USING (product_id)
 WHERE e.product_id IS NOT NULL

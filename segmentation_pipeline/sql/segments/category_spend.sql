@@ -1,6 +1,6 @@
 -- Net spend per customer and category up to the end of the latest segment day: line value after
 -- discounts minus refunds, a refund counted in the category of the returned product.
-WITH until AS (SELECT CAST((SELECT max(as_of_day) FROM segments.customer_segments) + INTERVAL 1 DAY AS TIMESTAMP) AS end_ts),
+WITH until AS (SELECT CAST(covered_until('customer_segments') + INTERVAL 1 DAY AS TIMESTAMP) AS end_ts),
 product_categories AS (
     SELECT product_id, min(category) AS category FROM staging.transactions
     WHERE category IS NOT NULL GROUP BY product_id

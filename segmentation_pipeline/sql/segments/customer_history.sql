@@ -1,8 +1,9 @@
--- Customer features as of the end of each day in [$start, $end): one row per day and
--- per customer with a purchase on or before that day, from staged data of that day or
--- earlier only. Every event is counted on the day it happened; a campaign response
--- counts once its attribution window has closed. Days are cumulated per customer,
--- then each snapshot day takes the customer's latest cumulated day (ASOF join).
+-- Each customer's state at the end of every day in [$start, $end) on which it changed: one row per
+-- customer and day with an order, a return, a service contact or a campaign response (counted
+-- once its attribution window of $attribution_days has closed), from the day of the first
+-- purchase on. Only data dated on or before the row's day counts. The state of any day is the
+-- customer's latest row on or before it (`snapshot_on.sql`); what moves every day without an
+-- event (recency, tenure) is derived there from the stored timestamps.
 WITH order_days AS (
     SELECT customer_id, CAST(order_ts AS DATE) AS day,
            COUNT(DISTINCT order_id) AS orders, SUM(gross_amount) AS gross, SUM(net_amount) AS net,
@@ -60,23 +61,13 @@ WITH order_days AS (
            SUM(COALESCE(responses, 0)) OVER w AS campaign_responses
     FROM activity
     WINDOW w AS (PARTITION BY customer_id ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-), snapshot_days AS (
-    SELECT CAST(generate_series AS DATE) AS as_of_day
-    FROM generate_series(CAST($start AS DATE), CAST($end AS DATE) - INTERVAL 1 DAY, INTERVAL 1 DAY)
-), buyers AS (
-    SELECT customer_id, MIN(day) AS first_day FROM order_days GROUP BY customer_id
-), customer_days AS (
-    SELECT b.customer_id, d.as_of_day FROM buyers AS b JOIN snapshot_days AS d ON d.as_of_day >= b.first_day
 )
 SELECT
-    cd.as_of_day,
-    cd.customer_id,
-    date_diff('second', k.last_purchase_ts, cd.as_of_day + INTERVAL 1 DAY) / 86400.0 AS recency_days,
+    k.day AS as_of_day,
+    k.customer_id,
     CAST(k.frequency AS BIGINT) AS frequency,
     ROUND(k.monetary_gross, 2) AS monetary_gross,
     ROUND(k.net_sales - k.value_returned, 2) AS monetary_net,
-    date_diff('second', LEAST(COALESCE(c.signup_ts, k.first_purchase_ts), k.first_purchase_ts),
-              cd.as_of_day + INTERVAL 1 DAY) / 86400.0 AS tenure_days,
     ROUND(k.net_sales / k.frequency, 2) AS avg_order_value,
     CASE WHEN k.frequency > 1
          THEN date_diff('second', k.first_purchase_ts, k.last_purchase_ts) / 86400.0 / (k.frequency - 1)
@@ -88,7 +79,8 @@ SELECT
     CAST(k.campaign_responses AS BIGINT) AS campaign_responses,
     CAST(k.category_breadth AS BIGINT) AS category_breadth,
     k.first_purchase_ts,
-    k.last_purchase_ts
-FROM customer_days AS cd
-ASOF JOIN cumulated AS k ON k.customer_id = cd.customer_id AND k.day <= cd.as_of_day
-LEFT JOIN staging.customers AS c ON c.customer_id = cd.customer_id
+    k.last_purchase_ts,
+    LEAST(COALESCE(c.signup_ts, k.first_purchase_ts), k.first_purchase_ts) AS first_seen_ts
+FROM cumulated AS k
+LEFT JOIN staging.customers AS c ON c.customer_id = k.customer_id
+WHERE k.day >= CAST($start AS DATE) AND k.day < CAST($end AS DATE) AND k.frequency > 0
