@@ -3,7 +3,9 @@
     python -m segmentation_pipeline.run                       # every day of the configured window
     python -m segmentation_pipeline.run --start 2025-03-01 --end 2025-03-07   # a backfill (end inclusive)
 
-Runs are recorded in DAGSTER_HOME, so they show in the UI started by `make dev`.
+Prints a line per step as it finishes (asset, rows, seconds, checks) and a summary; Dagster's full
+event log goes to a file under the reports folder. Runs are recorded in DAGSTER_HOME, so they show
+in the UI started by `make dev`.
 """
 
 from __future__ import annotations
@@ -11,11 +13,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-
-import dagster as dg
+from typing import Any
 
 from segmentation_pipeline.settings import PROJECT_ROOT, SETTINGS
+
+# One planned-materialisation event per asset for a run over a range of days, not one per day.
+os.environ.setdefault("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "1")
 
 INSTANCE_CONFIG = """\
 # Local Dagster instance for segmentation_pipeline.
@@ -25,9 +33,16 @@ run_coordinator:
   class: QueuedRunCoordinator
   config:
     max_concurrent_runs: 1
+# One event log database: a run records each day of a partitioned asset once, not in two files.
+event_log_storage:
+  module: dagster._core.storage.event_log
+  class: ConsolidatedSqliteEventLogStorage
+  config:
+    base_dir: {home}/history
 telemetry:
   enabled: false
 """
+QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 def dagster_home() -> Path:
@@ -37,31 +52,103 @@ def dagster_home() -> Path:
 def write_instance_config() -> Path:
     home = dagster_home()
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").write_text(INSTANCE_CONFIG)
+    (home / "dagster.yaml").write_text(INSTANCE_CONFIG.format(home=home.resolve()))
     return home / "dagster.yaml"
 
 
-def materialize_range(start: str, end: str, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
-    """Materialise every asset and check, with partitioned assets covering [start, end] in one run."""
+@dataclass
+class Progress:
+    """Follows a run's events as they are stored: every event to the log file, a line per finished step."""
+
+    instance: Any
+    run_id: str
+    log: Any
+    cursor: str | None = None
+    rows: dict[str, dict[str, int]] = field(default_factory=dict)
+    checks: dict[str, list[tuple[str, bool, bool]]] = field(default_factory=dict)
+    failed_checks: list[str] = field(default_factory=list)
+    warned_checks: list[str] = field(default_factory=list)
+    failed_steps: list[str] = field(default_factory=list)
+
+    def poll(self) -> None:
+        import dagster as dg
+
+        storage = self.instance.event_log_storage
+        while True:
+            page = storage.get_records_for_run(self.run_id, cursor=self.cursor, limit=5_000)
+            self.cursor = page.cursor
+            for record in page.records:
+                self.handle(record.event_log_entry, dg)
+            if not page.has_more:
+                return
+
+    def handle(self, entry: Any, dg: Any) -> None:
+        moment = datetime.fromtimestamp(entry.timestamp, UTC).strftime("%H:%M:%S")
+        event = entry.dagster_event
+        kind = event.event_type_value if event else entry.level
+        self.log.write(f"{moment} {entry.step_key or '-'} {kind} {entry.user_message}\n")
+        if event is None or not entry.step_key:
+            return
+        step = entry.step_key
+        if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            materialization = event.event_specific_data.materialization
+            count = materialization.metadata.get("dagster/row_count")
+            self.rows.setdefault(step, {}).setdefault(
+                materialization.asset_key.to_user_string(), count.value if count is not None else None
+            )
+        elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            evaluation = event.event_specific_data
+            name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+            blocking = evaluation.severity == dg.AssetCheckSeverity.ERROR
+            self.checks.setdefault(step, []).append((name, evaluation.passed, blocking))
+            if not evaluation.passed:
+                (self.failed_checks if blocking else self.warned_checks).append(name)
+        elif event.event_type in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
+            failed = event.event_type == dg.DagsterEventType.STEP_FAILURE
+            seconds = event.event_specific_data.duration_ms / 1000 if not failed else None
+            self.print_step(step, seconds, failed)
+
+    def print_step(self, step: str, seconds: float | None, failed: bool) -> None:
+        timing = "FAILED" if failed else f"{seconds:6.1f} s"
+        for asset, count in self.rows.pop(step, {}).items():
+            rows = f"{count:>12,} rows" if isinstance(count, int) else ""
+            print(f"  {timing:>8}  {asset:<40} {rows}", flush=True)
+            timing = ""
+        for name, passed, blocking in self.checks.pop(step, []):
+            verdict = "passed" if passed else ("FAILED (blocking)" if blocking else "failed (warning)")
+            print(f"  {timing:>8}  check {name:<34} {verdict}", flush=True)
+            timing = ""
+        if failed:
+            print(f"  {timing:>8}  step {step} failed", flush=True)
+            self.failed_steps.append(step)
+
+
+def materialize_range(start: str, end: str, instance: Any, log_path: Path) -> tuple[Any, Progress]:
+    """Run the daily refresh job over [start, end] (every asset and check, partitioned assets covering the
+    range in one run), printing progress as steps finish."""
+    from dagster._core.utils import make_new_run_id
+
     from segmentation_pipeline.definitions import defs
 
-    return dg.materialize(
-        [*defs.assets, *defs.asset_checks],
-        resources=defs.resources,
-        instance=instance,
-        tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end},
-        raise_on_error=False,
-    )
-
-
-def report(result: dg.ExecuteInProcessResult) -> tuple[list[str], list[str]]:
-    """Failed blocking checks and failed warning checks, as lines naming asset and check."""
-    errors, warnings_ = [], []
-    for evaluation in result.get_asset_check_evaluations():
-        if not evaluation.passed:
-            line = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
-            (errors if evaluation.severity == dg.AssetCheckSeverity.ERROR else warnings_).append(line)
-    return errors, warnings_
+    job = defs.resolve_job_def("daily_refresh")
+    run_id = make_new_run_id()
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("w") as log, ThreadPoolExecutor(max_workers=1, thread_name_prefix="run") as runner:
+        progress = Progress(instance, run_id, log)
+        running = runner.submit(
+            job.execute_in_process,
+            run_config=QUIET_CONSOLE,
+            instance=instance,
+            run_id=run_id,
+            tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end},
+            raise_on_error=False,
+        )
+        while not running.done():
+            time.sleep(0.5)
+            if instance.has_run(run_id):
+                progress.poll()
+        progress.poll()
+        return running.result(), progress
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,29 +161,44 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Dagster instance config: {write_instance_config()}")
         return 0
 
+    began = time.monotonic()
+    log_path = SETTINGS.reports_dir / "logs" / f"run-{datetime.now(UTC):%Y%m%dT%H%M%S}.log"
+    print(f"Source: {SETTINGS.source} ({SETTINGS.source_path})", flush=True)
+    print(f"Dagster event log: {log_path}", flush=True)
+
+    import logging
+    import warnings
+
+    import dagster as dg
+
     from segmentation_pipeline.defs.partitions import daily_partitions
 
+    logging.captureWarnings(True)
+    logging.getLogger("py.warnings").addHandler(logging.FileHandler(log_path.with_suffix(".warnings.log"), delay=True))
+    logging.getLogger("py.warnings").propagate = False
+    warnings.simplefilter("default")
     keys = daily_partitions.get_partition_keys()
     start, end = args.start or keys[0], args.end or keys[-1]
-    print(f"Source: {SETTINGS.source} ({SETTINGS.source_path}); days {start} .. {end}")
+    print(f"Days {start} .. {end}: every asset and check; each step is listed as it finishes", flush=True)
     with dg.DagsterInstance.get() as instance:
-        result = materialize_range(start, end, instance)
-    errors, warnings_ = report(result)
+        result, progress = materialize_range(start, end, instance, log_path)
+    print(f"Finished in {time.monotonic() - began:.0f} s.")
     print(f"Warehouse: {SETTINGS.warehouse_path}")
     print("  raw.*, staging.* and staging.quarantine (reason codes and original values of rejected rows)")
-    print("  features.customer_snapshot, segments.* (RFM, K-means segments, profiles, transitions, cohorts)")
-    print("  returns.line_facts, returns.model_runs, returns.recent_line_scores, returns.customer_expected_return_rate")
+    print("  features.customer_history, segments.* (RFM, segments and their histories, profiles, transitions, cohorts)")
+    print("  returns.line_facts, returns.model_runs, returns.line_scores, returns.customer_expected_return_rate")
     print(f"Return models: {SETTINGS.return_models_dir} (production.json names the version in production)")
+    print(f"Segment models: {SETTINGS.segment_models_dir}")
     print(f"Exports (CSV): {SETTINGS.exports_dir}")
     print(f"Serving files for the return scoring service: {SETTINGS.serving_dir}")
     print(f"Reports: {SETTINGS.reports_dir} (data_quality.md: rows kept and quarantined, by reason)")
     print(f"Dagster runs and check results: {dagster_home()} (browse with `make dev`)")
-    for line in warnings_:
+    for line in progress.warned_checks:
         print(f"warning check failed: {line}")
-    for line in errors:
+    for line in progress.failed_checks:
         print(f"BLOCKING CHECK FAILED: {line}")
-    if not result.success or errors:
-        print("Run failed: see the messages above or the run in the Dagster UI.", file=sys.stderr)
+    if not result.success or progress.failed_checks or progress.failed_steps:
+        print(f"Run failed: see the lines above, {log_path} or the run in the Dagster UI.", file=sys.stderr)
         return 1
     print("Run succeeded: every blocking check passed.")
     return 0

@@ -82,7 +82,7 @@ def replace_days(
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create every table the pipeline writes, where missing, and the macros its queries use."""
     con.execute(create_tables_sql()).fetchall()
-    for name in ("meta/refreshes_table", "segments/history_tables", "returns/events"):
+    for name in ("meta/refreshes_table", "segments/history_tables", "returns/score_tables", "returns/events"):
         con.execute(query(name)).fetchall()
 
 

@@ -1,6 +1,7 @@
 """The pipeline materialised with Dagster on a small generated shop (400 customers, Jan-Feb 2024)."""
 
 import re
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -335,7 +336,7 @@ def test_a_model_falling_behind_production_stays_out_and_the_check_says_why(full
         copy,
         selection=dg.AssetSelection.assets("return_model"),
         # a new model must beat production by a whole point of ROC AUC: it cannot
-        run_config={"ops": {"return_model": {"config": {"gate_margin": -1.0}}}},
+        run_config={"ops": {"return_model": {"config": {"gate_margin": -1.0, "retrain_now": True}}}},
     )
     [check] = result.get_asset_check_evaluations()
     with open_warehouse(copy) as con:
@@ -356,7 +357,7 @@ def test_a_production_model_of_another_return_window_is_neither_compared_nor_use
     result = run(
         copy,
         selection=dg.AssetSelection.assets("return_model", "recent_return_scores", "customer_expected_return_rates"),
-        run_config={"ops": {"return_model": {"config": {"window_days": 14}}}},
+        run_config={"ops": {"return_model": {"config": {"window_days": 14, "retrain_now": True}}}},
     )
     assert result.success
     decision = materialisation_metadata(result, "return_model")["decision"].value
@@ -377,7 +378,11 @@ def test_too_few_labelled_lines_train_no_model_and_the_check_says_so(full_run, t
     warehouse(copy).write_bytes(warehouse(folder).read_bytes())
     with duckdb.connect(str(warehouse(copy))) as con:
         con.execute(f"DELETE FROM returns.line_facts WHERE rowid >= {MINIMUM_TRAINING_LINES // 2}").fetchall()
-    result = run(copy, selection=dg.AssetSelection.assets("return_model"))
+    result = run(
+        copy,
+        selection=dg.AssetSelection.assets("return_model"),
+        run_config={"ops": {"return_model": {"config": {"retrain_now": True}}}},
+    )
     [check] = result.get_asset_check_evaluations()
     assert not check.passed and check.metadata["reason"].text.startswith("not trained: ")
     assert not (copy / "models" / "returns").exists()  # nothing saved, nothing promoted
@@ -451,3 +456,44 @@ def test_segment_ids_and_names_do_not_flip_when_unchanged_data_is_segmented_agai
     assert metadata["model refits in this run"].value == 1
     with open_warehouse(copy) as con:
         assert con.execute(query, {"day": refit_day}).fetchall() == before
+
+
+HISTORIES = ["features.customer_history", "segments.rfm_history", "segments.segment_history", "returns.line_facts"]
+
+
+def history_rows(folder: Path, before: str) -> dict[str, list[tuple]]:
+    with open_warehouse(folder) as con:
+        return {
+            t: con.execute(f"SELECT * FROM {t} WHERE as_of_day < $day ORDER BY ALL", {"day": before}).fetchall()
+            for t in HISTORIES
+        }
+
+
+def test_a_daily_refresh_touches_that_day_only_and_refits_models_on_their_cadence(tmp_path):
+    folder = tmp_path / "daily"
+    assert run(folder, first_day="2024-01-01", last_day="2024-02-10").success
+    earlier = history_rows(folder, "2024-02-11")
+    with open_warehouse(folder) as con:
+        [(last_refresh,)] = con.sql("SELECT max(refresh) FROM meta.refreshes").fetchall()
+
+    inside = run(folder, partition_key="2024-02-11")
+    assert inside.success
+    assert history_rows(folder, "2024-02-11") == earlier  # the refresh wrote no row of an earlier day
+    with open_warehouse(folder) as con:
+        refreshed = con.execute(
+            "SELECT asset, first_day, end_day FROM meta.refreshes WHERE refresh > $last AND asset <> 'return_scores'",
+            {"last": last_refresh},
+        ).fetchall()
+        new_rows = {
+            t: con.sql(f"SELECT count(*) FROM {t} WHERE as_of_day = DATE '2024-02-11'").fetchall()[0][0]
+            for t in HISTORIES
+        }
+    assert {(first, end) for _, first, end in refreshed} == {(date(2024, 2, 11), date(2024, 2, 12))}
+    assert all(n > 0 for n in new_rows.values()), new_rows
+    assert materialisation_metadata(inside, "customer_segments")["model refits in this run"].value == 0
+    assert materialisation_metadata(inside, "return_model")["decision"].value.startswith("not retrained")
+
+    past = run(folder, first_day="2024-02-12", last_day="2024-02-29")  # the next refit day and 7 days of data
+    assert past.success
+    assert materialisation_metadata(past, "customer_segments")["model refits in this run"].value == 1
+    assert "retrain every 7" in materialisation_metadata(past, "return_model")["why trained"].value

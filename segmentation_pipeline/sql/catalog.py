@@ -26,7 +26,8 @@ MODEL_METRICS = "returns.model_metrics"
 CALIBRATION_CURVES = "returns.calibration_curves"
 KEY_FACTORS = "returns.key_factors"
 RETURN_RATES_BY = "returns.return_rates_by_{group}"
-LINE_SCORES = "returns.recent_line_scores"
+LINE_SCORES = "returns.line_scores"
+RECENT_LINE_SCORES = "returns.recent_line_scores"
 CUSTOMER_RETURN_RATES = "returns.customer_expected_return_rate"
 SCORING_STATE = {
     "customers.parquet": "returns.customer_state",

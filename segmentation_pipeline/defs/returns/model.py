@@ -8,6 +8,7 @@ import pandas as pd
 
 from segmentation_pipeline.defs.helpers import area, frame_markdown, write_frame
 from segmentation_pipeline.defs.resources import Artifacts, Warehouse
+from segmentation_pipeline.domain.returns.cadence import RETRAIN_EVERY_DAYS
 from segmentation_pipeline.domain.returns.settings import ReturnTrainingSettings
 from segmentation_pipeline.sql import catalog, query
 
@@ -21,6 +22,10 @@ class ReturnModelConfig(dg.Config):
     """The random forest trains on a seeded sample of at most this many lines."""
     boosting_max_iter: int = ReturnTrainingSettings.boosting_max_iter
     seed: int = ReturnTrainingSettings.seed
+    retrain_every_days: int = RETRAIN_EVERY_DAYS
+    """A new model is trained once this many more days of data have arrived since the last one."""
+    retrain_now: bool = False
+    """Train a new model in this run, whatever the cadence."""
 
 
 def labelled_lines(con: duckdb.DuckDBPyConnection, window_days: int) -> pd.DataFrame:
@@ -40,34 +45,49 @@ def labelled_lines(con: duckdb.DuckDBPyConnection, window_days: int) -> pd.DataF
 def record_run(con: duckdb.DuckDBPyConnection, **run) -> None:
     """Add a training run to `returns.model_runs`."""
     run = {"trained_at": datetime.now(UTC).replace(tzinfo=None), **run}
-    con.execute(query("returns/model_runs_table")).fetchall()
     columns = ", ".join(f"${k} AS {k}" for k in run)
     con.execute(f"INSERT INTO {catalog.MODEL_RUNS} BY NAME SELECT * FROM (SELECT {columns})", run).fetchall()
 
 
 @dg.asset(**area("returns"), kinds={"scikitlearn", "duckdb"}, deps=["return_line_facts"])
 def return_model(config: ReturnModelConfig, warehouse: Warehouse, artifacts: Artifacts) -> dg.MaterializeResult:
-    """A new return-probability model trained on past order lines, chosen on a validation period,
-    calibrated, and judged on the latest test period against the baselines and the production model.
-    Every version is saved with its model card; it goes to production only through the quality gate."""
+    """A new return-probability model, trained on past order lines every `retrain_every_days` days of
+    data (or when asked), chosen on a validation period, calibrated, and judged on the latest test
+    period against the baselines and the production model. Every version is saved with its model
+    card; it goes to production only through the quality gate. Between trainings the model in
+    production stays in force."""
+    from segmentation_pipeline.domain.returns.cadence import next_training, training_due
     from segmentation_pipeline.domain.returns.gate import too_few_lines, usable
     from segmentation_pipeline.domain.returns.training import train_return_model
 
-    settings = ReturnTrainingSettings(**config.model_dump())
+    settings = ReturnTrainingSettings(**config.model_dump(exclude={"retrain_every_days", "retrain_now"}))
     registry = artifacts.return_models()
     with warehouse.get_connection() as con:
+        con.execute(query("returns/model_runs_table")).fetchall()
+        latest, last_trained = con.sql(
+            f"SELECT covered_until('return_line_facts'), (SELECT max(data_through) FROM {catalog.MODEL_RUNS} "
+            "WHERE version IS NOT NULL)"
+        ).fetchall()[0]
+        why = training_due(last_trained, latest, config.retrain_every_days, config.retrain_now) if latest else None
+        if why is None:
+            in_force = registry.production_version() or "none"
+            due = next_training(last_trained, config.retrain_every_days) if last_trained else "once line facts exist"
+            return dg.MaterializeResult(
+                metadata={"decision": f"not retrained: model in production {in_force}", "next training": str(due)}
+            )
         lines = labelled_lines(con, settings.window_days)
         refusal = too_few_lines(int(lines["label_known"].sum()))
         if refusal:
             record_run(
                 con,
                 window_days=settings.window_days,
+                data_through=latest,
                 test_roc_auc=float("nan"),
                 promoted=False,
                 reason=refusal,
                 production_version=registry.production_version(),
             )
-            return dg.MaterializeResult(metadata={"decision": refusal})
+            return dg.MaterializeResult(metadata={"decision": refusal, "why trained": why})
         production, not_comparable = usable(registry.load_production(), settings.window_days)
         result = train_return_model(lines, settings, production=production)
         decision = result.decision.reason + (f" ({not_comparable} and could not be compared)" if not_comparable else "")
@@ -80,6 +100,7 @@ def return_model(config: ReturnModelConfig, warehouse: Warehouse, artifacts: Art
             version=result.model.version,
             algorithm=result.model.algorithm,
             window_days=settings.window_days,
+            data_through=latest,
             test_roc_auc=test_auc,
             promoted=result.decision.promote,
             reason=decision,
@@ -96,6 +117,8 @@ def return_model(config: ReturnModelConfig, warehouse: Warehouse, artifacts: Art
             "model version": result.model.version,
             "algorithm": result.model.algorithm,
             "return window (days)": settings.window_days,
+            "why trained": why,
+            "data through": str(latest),
             "promoted": result.decision.promote,
             "decision": decision,
             "production version": str(registry.production_version()),

@@ -1,16 +1,18 @@
 """Batch return scores: recent order lines and customers' expected return rates, with CSV exports."""
 
+from datetime import date, timedelta
+
 import dagster as dg
 import pandas as pd
 
-from segmentation_pipeline.defs.helpers import area, frame_markdown, table_schema, write_frame
+from segmentation_pipeline.defs.helpers import area, frame_markdown, table_schema
 from segmentation_pipeline.defs.resources import Artifacts, Warehouse
 from segmentation_pipeline.domain.returns.features import RETURN_WINDOW_DAYS
-from segmentation_pipeline.sql import catalog
-from segmentation_pipeline.warehouse import export_table
+from segmentation_pipeline.sql import catalog, query
+from segmentation_pipeline.warehouse import Window, dirty_window, export_table, record_refresh
 
 EXPORTS = {
-    catalog.LINE_SCORES: "return_line_scores.csv",
+    catalog.RECENT_LINE_SCORES: "return_line_scores.csv",
     catalog.CUSTOMER_RETURN_RATES: "customer_expected_return_rate.csv",
 }
 LINE_SCORE_COLUMNS = {
@@ -55,45 +57,62 @@ class ReturnScoresConfig(dg.Config):
 )
 def return_scores(config: ReturnScoresConfig, warehouse: Warehouse, artifacts: Artifacts):
     """The production model's batch scores of recent lines and of customers, in the warehouse and as CSV
-    exports for marketing and BI tools."""
+    exports for marketing and BI tools. Each line is scored once by the model in force: a daily refresh
+    scores the new day's lines, a new model or recomputed facts rescore what they change."""
     from segmentation_pipeline.domain.returns.gate import usable
-    from segmentation_pipeline.domain.returns.model import batch_scores
+    from segmentation_pipeline.domain.returns.model import line_scores
 
-    production = artifacts.return_models().load_production()
-    model, why_not = usable(production, config.window_days)
+    model, why_not = usable(artifacts.return_models().load_production(), config.window_days)
     in_force = model.version if model else (f"{why_not}; nothing scored" if why_not else "none in production")
     with warehouse.get_connection() as con:
-        latest = con.sql(f"SELECT max(as_of_day) FROM {catalog.LINE_FACTS}").fetchall()[0][0]
-        facts = con.execute(
-            f"SELECT * FROM {catalog.LINE_FACTS} WHERE as_of_day > CAST($latest AS DATE) - $days",
-            {"latest": latest, "days": max(config.recent_days, config.customer_days)},
-        ).df()
-        recent_start = pd.Timestamp(latest) - pd.Timedelta(days=config.recent_days - 1) if latest else None
-        lines, customers = batch_scores(model, facts, recent_start)
-        write_frame(con, catalog.LINE_SCORES, lines)
-        write_frame(con, catalog.CUSTOMER_RETURN_RATES, customers)
+        latest = con.sql("SELECT covered_until('return_line_facts')").fetchall()[0][0]
+        recomputed = dirty_window(con, "return_scores", ["return_line_facts"])
+        recomputed = recomputed or Window(date.min, date.min)
+        if latest is None:
+            latest = date.min + timedelta(days=config.customer_days)
+        first = latest - timedelta(days=config.customer_days - 1)
+        recent = latest - timedelta(days=config.recent_days - 1)
+        stale = {"first": first, "version": model.version if model else None, **recomputed.params}
+        con.execute(query("returns/stale_scores"), stale).fetchall()
+        if model is not None:
+            facts = con.execute(query("returns/unscored_lines"), {"first": first, "last": latest}).df()
+            con.register("new_scores", line_scores(model, facts, pd.Timestamp(recent)))
+            con.execute(f"INSERT INTO {catalog.LINE_SCORES} BY NAME SELECT * FROM new_scores").fetchall()
+            con.unregister("new_scores")
+        record_refresh(con, "return_scores", Window(first, latest + timedelta(days=1)))
+        con.execute(
+            f"CREATE OR REPLACE TABLE {catalog.RECENT_LINE_SCORES} AS SELECT * EXCLUDE (as_of_day) "
+            f"FROM {catalog.LINE_SCORES} WHERE as_of_day >= $recent ORDER BY order_ts, order_id, line_no",
+            {"recent": recent},
+        ).fetchall()
+        con.execute(query("returns/customer_return_rates")).fetchall()
         for table, file_name in EXPORTS.items():
             export_table(con, table, artifacts.export_path(file_name))
-        line_schema = table_schema(con, catalog.LINE_SCORES, LINE_SCORE_COLUMNS)
+        line_schema = table_schema(con, catalog.RECENT_LINE_SCORES, LINE_SCORE_COLUMNS)
         customer_schema = table_schema(con, catalog.CUSTOMER_RETURN_RATES, CUSTOMER_RATE_COLUMNS)
-    riskiest = lines.sort_values("return_probability", ascending=False).head(5)
+        riskiest = con.sql(f"SELECT * FROM {catalog.RECENT_LINE_SCORES} ORDER BY return_probability DESC LIMIT 5").df()
+        counts = con.sql(
+            f"SELECT (SELECT count(*) FROM {catalog.RECENT_LINE_SCORES}), count(*), avg(expected_return_rate) "
+            f"FROM {catalog.CUSTOMER_RETURN_RATES}"
+        ).fetchall()[0]
     yield dg.MaterializeResult(
         asset_key="recent_return_scores",
         metadata={
-            "dagster/row_count": len(lines),
+            "dagster/row_count": counts[0],
             "dagster/column_schema": line_schema,
             "model version": in_force,
+            "lines scored in this run": len(facts) if model is not None else 0,
             "riskiest recent lines": dg.MetadataValue.md(frame_markdown(riskiest.set_index("order_id"), 3)),
-            "export": dg.MetadataValue.path(str(artifacts.export_path(EXPORTS[catalog.LINE_SCORES]))),
+            "export": dg.MetadataValue.path(str(artifacts.export_path(EXPORTS[catalog.RECENT_LINE_SCORES]))),
         },
     )
     yield dg.MaterializeResult(
         asset_key="customer_expected_return_rates",
         metadata={
-            "dagster/row_count": len(customers),
+            "dagster/row_count": counts[1],
             "dagster/column_schema": customer_schema,
             "model version": in_force,
-            "mean expected return rate": float(customers["expected_return_rate"].mean()) if len(customers) else 0.0,
+            "mean expected return rate": float(counts[2] or 0.0),
             "export": dg.MetadataValue.path(str(artifacts.export_path(EXPORTS[catalog.CUSTOMER_RETURN_RATES]))),
         },
     )

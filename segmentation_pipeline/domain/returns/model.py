@@ -160,38 +160,25 @@ def strongest(effects: np.ndarray, top: int) -> list[tuple[str, float]]:
     return [(names[j], float(effects[j])) for j in order]
 
 
-LINE_SCORE_KEYS = ("order_id", "line_no", "customer_id", "product_id", "order_ts")
+LINE_SCORE_KEYS = ("order_id", "line_no", "customer_id", "product_id", "order_ts", "as_of_day")
 
 
-def batch_scores(
-    model: ReturnModel | None, facts: pd.DataFrame, recent_from: pd.Timestamp | None, top: int = 3
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Scores of past order lines (``FACT_COLUMNS``) for the batch tables and exports.
-
-    Returns the lines ordered at or after ``recent_from`` with ``return_probability``,
-    ``top_factors`` (text, e.g. "price_vs_usual +0.120, quantity -0.031") and
-    ``model_version``; and per customer the ``expected_return_rate``, the mean probability of
-    all their given lines, with ``scored_lines``. Without a model both are empty.
-    """
-    lines = pd.DataFrame({name: pd.Series(dtype=facts[name].dtype) for name in LINE_SCORE_KEYS})
-    lines = lines.assign(return_probability=pd.Series(dtype="float64"), top_factors="", model_version="")
-    customers = pd.DataFrame(
-        {"customer_id": pd.Series(dtype="str"), "expected_return_rate": [], "scored_lines": pd.Series(dtype="int64")}
-    )
-    if model is None or facts.empty:
-        return lines, customers
+def line_scores(model: ReturnModel, facts: pd.DataFrame, explained_from: pd.Timestamp, top: int = 3) -> pd.DataFrame:
+    """Scores of past order lines (``FACT_COLUMNS`` and ``as_of_day``) for the batch tables and exports:
+    each line's keys with ``return_probability``, ``model_version`` and, for the lines ordered at or
+    after ``explained_from``, ``top_factors`` (text, e.g. "price_vs_usual +0.120, quantity -0.031";
+    empty for earlier lines, which only feed the customers' expected return rates)."""
+    scored = facts[list(LINE_SCORE_KEYS)].reset_index(drop=True)
+    scored["return_probability"] = pd.Series(dtype="float64")
+    scored["top_factors"] = pd.Series(dtype="str")
+    scored["model_version"] = model.version
+    if facts.empty:
+        return scored
     features = build_features(facts)
-    probabilities = model.predict(features)
-    by_customer = pd.DataFrame({"customer_id": facts["customer_id"].to_numpy(), "p": probabilities})
-    customers = (
-        by_customer.groupby("customer_id", sort=True)["p"]
-        .agg(expected_return_rate="mean", scored_lines="size")
-        .reset_index()
-    )
-    recent = (pd.to_datetime(facts["order_ts"]) >= recent_from).to_numpy()
-    _, effects = model.effects(features[recent])
-    lines = facts.loc[recent, list(LINE_SCORE_KEYS)].reset_index(drop=True)
-    lines["return_probability"] = probabilities[recent]
-    lines["top_factors"] = [", ".join(f"{name} {move:+.3f}" for name, move in strongest(e, top)) for e in effects]
-    lines["model_version"] = model.version
-    return lines, customers
+    scored["return_probability"] = model.predict(features)
+    recent = (pd.to_datetime(facts["order_ts"]) >= explained_from).to_numpy()
+    if recent.any():
+        _, effects = model.effects(features[recent])
+        texts = [", ".join(f"{name} {move:+.3f}" for name, move in strongest(e, top)) for e in effects]
+        scored.loc[recent, "top_factors"] = texts
+    return scored

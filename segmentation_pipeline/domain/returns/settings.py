@@ -27,8 +27,15 @@ class ReturnTrainingSettings:
     category_max: int = 40
     forest_trees: int = 150
     forest_min_samples_leaf: int = 40
-    forest_max_rows: int = 150_000
+    forest_max_rows: int = 300_000
     """The forest trains on a seeded sample of at most this many lines."""
+    forest_tree_rows: int | None = 30_000
+    """Each tree grows on a bootstrap draw of this many of them (None: as many as the sample): the
+    forest sees many lines while a tree costs what 30,000 cost. On Online Retail this scored as
+    well on the test period as trees on 150,000 lines (test ROC AUC 0.787 against 0.783) in a
+    sixth of the time."""
+    forest_jobs: int = 2
+    """Threads building the forest's trees (the saved model predicts on one)."""
     boosting_max_iter: int = 80
     boosting_learning_rate: float = 0.15
     boosting_max_leaf_nodes: int = 7
@@ -39,15 +46,15 @@ class ReturnTrainingSettings:
     0.8731 against 0.8732 on the default shop, 0.7683 against 0.7687 on Online Retail) and cost
     a fifth as much to score an order: each tree adds a fixed cost per call."""
     n_jobs: int = 1
-    """Threads for training (forest jobs and OpenMP); the saved model predicts on one. On shared
-    cores one thread is safest: gradient boosting slows down many times over when its OpenMP
-    threads compete with other processes for the cores."""
+    """OpenMP threads for training; the saved model predicts on one. On shared cores one thread is
+    safest: gradient boosting slows down many times over when its OpenMP threads compete with
+    other processes for the cores."""
     auc_tie: float = 0.001
     """Validation ROC AUCs this close count as a tie, broken by PR AUC."""
     isotonic_min_lines: int = 5_000
     """Isotonic calibration from this many validation lines, sigmoid below."""
-    importance_max_lines: int = 20_000
-    importance_repeats: int = 3
+    importance_max_lines: int = 4_000
+    importance_repeats: int = 2
     price_bands: int = 5
     gate_margin: float = 0.01
     """How much test ROC AUC a new model may lose against production and still be promoted."""

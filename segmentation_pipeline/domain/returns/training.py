@@ -48,18 +48,13 @@ from segmentation_pipeline.domain.returns.settings import ALGORITHMS, ReturnTrai
 from segmentation_pipeline.domain.returns.split import time_split
 
 
-def candidate_pipeline(algorithm: str, settings: ReturnTrainingSettings) -> Any:
-    """An unfitted scikit-learn Pipeline of ``algorithm`` on ``FEATURE_COLUMNS``.
-
-    Categories are ordinal-coded first; categories rarer than ``category_min_lines`` share
-    one code, and a category never seen in training scores as a missing one.
-    """
+def column_step(settings: ReturnTrainingSettings) -> Any:
+    """The unfitted step that turns features into model columns: categories ordinal-coded (categories
+    rarer than ``category_min_lines`` share one code; one never seen in training scores as missing),
+    numbers passed through."""
     from sklearn.compose import ColumnTransformer
-    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
-    from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OrdinalEncoder
 
-    categorical = list(CATEGORICAL_FEATURES)
     encoder = OrdinalEncoder(
         handle_unknown="use_encoded_value",
         unknown_value=-1,
@@ -68,35 +63,47 @@ def candidate_pipeline(algorithm: str, settings: ReturnTrainingSettings) -> Any:
         max_categories=settings.category_max,
         dtype=np.float64,
     )
-    columns = ColumnTransformer(
+    return ColumnTransformer(
         [
-            ("categories", encoder, categorical),
+            ("categories", encoder, list(CATEGORICAL_FEATURES)),
             ("numbers", "passthrough", [c for c in FEATURE_COLUMNS if c not in CATEGORICAL_FEATURES]),
         ],
         verbose_feature_names_out=False,
     )
+
+
+def model_step(algorithm: str, settings: ReturnTrainingSettings) -> Any:
+    """The unfitted classifier of ``algorithm`` on the model columns."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+
     if algorithm == "hist_gradient_boosting":
-        model = HistGradientBoostingClassifier(
+        return HistGradientBoostingClassifier(
             learning_rate=settings.boosting_learning_rate,
             max_iter=settings.boosting_max_iter,
             max_leaf_nodes=settings.boosting_max_leaf_nodes,
             min_samples_leaf=settings.boosting_min_samples_leaf,
             l2_regularization=settings.boosting_l2_regularization,
-            categorical_features=list(range(len(categorical))),
+            categorical_features=list(range(len(CATEGORICAL_FEATURES))),
             early_stopping=True,
             random_state=settings.seed,
         )
-    elif algorithm == "random_forest":
-        model = RandomForestClassifier(
+    if algorithm == "random_forest":
+        return RandomForestClassifier(
             n_estimators=settings.forest_trees,
             min_samples_leaf=settings.forest_min_samples_leaf,
             max_features="sqrt",
-            n_jobs=settings.n_jobs,
+            max_samples=settings.forest_tree_rows,
+            n_jobs=settings.forest_jobs,
             random_state=settings.seed,
         )
-    else:
-        raise ValueError(f"unknown algorithm {algorithm!r}; choose from {sorted(ALGORITHMS)}")
-    return Pipeline([("columns", columns), ("model", model)])
+    raise ValueError(f"unknown algorithm {algorithm!r}; choose from {sorted(ALGORITHMS)}")
+
+
+def candidate_pipeline(algorithm: str, settings: ReturnTrainingSettings) -> Any:
+    """An unfitted scikit-learn Pipeline of ``algorithm`` on ``FEATURE_COLUMNS``."""
+    from sklearn.pipeline import Pipeline
+
+    return Pipeline([("columns", column_step(settings)), ("model", model_step(algorithm, settings))])
 
 
 def fit_candidates(
@@ -104,11 +111,17 @@ def fit_candidates(
 ) -> tuple[dict[str, Any], dict[str, float]]:
     """Every candidate of ``ALGORITHMS`` fitted on the training lines, and the seconds each took.
 
-    The forest fits on a seeded sample of at most ``forest_max_rows`` lines: its cost grows
-    with lines x trees, and on generated data 300,000 lines instead of 150,000 doubled its
-    time for 0.001 more validation ROC AUC.
+    The column step is fitted once on every training line and shared. The forest fits on a
+    seeded sample of at most ``forest_max_rows`` lines, each tree on a bootstrap draw of
+    ``forest_tree_rows`` of them: its cost grows with the rows a tree sees times the trees.
     """
+    from sklearn.pipeline import Pipeline
+
     y = np.asarray(returned, dtype=bool)
+    started = time.perf_counter()
+    columns = column_step(settings).fit(features)
+    X = columns.transform(features)
+    shared = time.perf_counter() - started
     fitted, seconds = {}, {}
     for algorithm in ALGORITHMS:
         rows = np.arange(len(features))
@@ -116,8 +129,9 @@ def fit_candidates(
             rng = np.random.default_rng(settings.seed)
             rows = np.sort(rng.choice(len(rows), size=settings.forest_max_rows, replace=False))
         started = time.perf_counter()
-        fitted[algorithm] = candidate_pipeline(algorithm, settings).fit(features.iloc[rows], y[rows])
-        seconds[algorithm] = time.perf_counter() - started
+        model = model_step(algorithm, settings).fit(X[rows], y[rows])
+        fitted[algorithm] = Pipeline([("columns", columns), ("model", model)])
+        seconds[algorithm] = shared + time.perf_counter() - started
     return fitted, seconds
 
 

@@ -28,9 +28,15 @@ class DaySnapshot:
 
     day: date
     positions: np.ndarray
-    """Each row's customer as a position in ``DailySnapshots.customer_ids`` (ascending)."""
+    """Each row's customer as a position in ``universe`` (ascending)."""
     frame: pd.DataFrame
-    """``customer_id`` and the requested columns, one row per position."""
+    """The requested columns, one row per position."""
+    universe: np.ndarray
+    """Every customer id of the replay, sorted."""
+
+    def customer_ids(self, rows: np.ndarray) -> np.ndarray:
+        """The customer ids of the frame's rows selected by a boolean mask."""
+        return self.universe[self.positions[rows]]
 
 
 def _seconds(timestamps: pd.Series) -> np.ndarray:
@@ -90,13 +96,13 @@ class DailySnapshots:
                 self._apply(self._by_day[day])
             positions = np.flatnonzero(self._present)
             day_end = int(pd.Timestamp(day + timedelta(days=1)).timestamp())
-            frame = {"customer_id": self.customer_ids[positions]}
+            frame = {}
             for column in self.columns:
                 if column in DERIVED_COLUMNS:
                     frame[column] = (day_end - self._state[DERIVED_COLUMNS[column]][positions]) / DAY_SECONDS
                 else:
                     frame[column] = self._state[column][positions]
-            yield DaySnapshot(day, positions, pd.DataFrame(frame))
+            yield DaySnapshot(day, positions, pd.DataFrame(frame, copy=False), self.customer_ids)
             day += timedelta(days=1)
 
 

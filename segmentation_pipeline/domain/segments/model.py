@@ -30,9 +30,9 @@ def sample_rows(n: int, size: int | None, rng: np.random.Generator) -> np.ndarra
     return np.sort(rng.choice(n, size=size, replace=False))
 
 
-def fit_kmeans(X: np.ndarray, k: int, seed: int) -> Any:
-    """A fitted k-means: KMeans (4 initialisations), or MiniBatchKMeans (batch 4096, 3 initialisations)
-    above ``MINIBATCH_ABOVE`` rows.
+def fit_kmeans(X: np.ndarray, k: int, seed: int, initialisations: int = 4) -> Any:
+    """A fitted k-means: KMeans (4 initialisations by default), or MiniBatchKMeans (batch 4096, 3
+    initialisations) above ``MINIBATCH_ABOVE`` rows.
 
     Mini-batch steps run on one thread: a step of 4,096 rows is too small to gain from
     splitting, and waiting for a second thread at every step slowed the fit tenfold on a
@@ -44,7 +44,7 @@ def fit_kmeans(X: np.ndarray, k: int, seed: int) -> Any:
     if len(X) > MINIBATCH_ABOVE:
         with threadpool_limits(limits=1, user_api="openmp"):
             return MiniBatchKMeans(n_clusters=k, batch_size=4096, n_init=3, random_state=seed).fit(X)
-    return KMeans(n_clusters=k, n_init=4, random_state=seed).fit(X)
+    return KMeans(n_clusters=k, n_init=initialisations, random_state=seed).fit(X)
 
 
 @dataclass(frozen=True, eq=False)

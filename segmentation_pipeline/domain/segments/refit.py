@@ -202,7 +202,7 @@ def segment_changes(
         changes = pd.DataFrame(
             {
                 "as_of_day": pd.Timestamp(snapshot.day),
-                "customer_id": frame["customer_id"].to_numpy()[moved],
+                "customer_id": snapshot.customer_ids(moved),
                 "segment_id": ids[moved],
                 "segment_name": names[moved],
             }

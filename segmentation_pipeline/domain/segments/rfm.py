@@ -194,7 +194,7 @@ def rfm_changes(days: Iterable[DaySnapshot], customers: int) -> Iterator[pd.Data
         yield pd.DataFrame(
             {
                 "as_of_day": pd.Timestamp(snapshot.day),
-                "customer_id": frame["customer_id"].to_numpy()[moved],
+                "customer_id": snapshot.customer_ids(moved),
                 "r_score": r,
                 "f_score": f,
                 "m_score": m,

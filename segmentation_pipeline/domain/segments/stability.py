@@ -31,7 +31,7 @@ def bootstrap_stability(
     k: int,
     n_boot: int = 10,
     seed: int = 0,
-    sample_size: int = 20_000,
+    sample_size: int = 5_000,
     reference: SegmentModel | None = None,
 ) -> Stability:
     """Refit k-means on bootstrap resamples and compare each refit with the reference segments.

@@ -2,11 +2,6 @@
 -- same definitions as `returns/line_facts.sql` give a line placed after the last staged
 -- event. The service adds its order's basket and turns counts into features with
 -- `build_features`. Needs the macros of `returns/events.sql`.
-CREATE SCHEMA IF NOT EXISTS returns;
--- Filled by the customer_expected_return_rates asset once a model is in production.
-CREATE TABLE IF NOT EXISTS returns.customer_expected_return_rate (
-    customer_id VARCHAR, expected_return_rate DOUBLE, scored_lines BIGINT
-);
 CREATE OR REPLACE TEMP TABLE scoring_events AS FROM return_events(TIMESTAMP 'infinity');
 CREATE OR REPLACE TABLE returns.customer_state AS
 WITH activity AS (

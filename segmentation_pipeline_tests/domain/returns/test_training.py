@@ -253,6 +253,7 @@ def test_forest_predicts_on_one_thread_after_training(lines):
 def test_model_scores_through_its_lookups_exactly_as_through_the_pipeline(lines, algorithm):
     features = build_features(lines.head(3_000))
     pipeline = candidate_pipeline(algorithm, SETTINGS).fit(features, lines["returned"].head(3_000))
+    for_single_requests(pipeline)  # as a saved model predicts: one thread, one order of summing the trees
     model = ReturnModel("v", algorithm, pipeline, calibrator=None, reference={})
     scored = features.head(200).copy()
     scored.loc[:20, "category"] = "never seen"  # unknown to the encoder
