@@ -1,7 +1,11 @@
-"""Command line: materialise the whole pipeline, or a range of days, into the local Dagster instance.
+"""Command line: materialise the whole pipeline, or rebuild a range of days, into the local Dagster instance.
 
-    python -m segmentation_pipeline.run                       # every day of the configured window
+    python -m segmentation_pipeline.run                       # every new or changed day of the window
     python -m segmentation_pipeline.run --start 2025-03-01 --end 2025-03-07   # a backfill (end inclusive)
+
+Without a range, the run takes every month of the window and stages the days whose source rows
+are new or changed (on a new warehouse: all of them). A backfill restages every day of the months
+that hold the range, whether its source rows changed or not, and the histories from there on.
 
 Prints a line per step as it finishes (asset, rows, seconds, checks) and a summary; Dagster's full
 event log goes to a file under the reports folder. Runs are recorded in DAGSTER_HOME, so they show
@@ -11,12 +15,14 @@ in the UI started by `make dev`.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -93,9 +99,12 @@ class Progress:
         if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
             materialization = event.event_specific_data.materialization
             count = materialization.metadata.get("dagster/row_count")
-            self.rows.setdefault(step, {}).setdefault(
-                materialization.asset_key.to_user_string(), count.value if count is not None else None
-            )
+            per_asset = self.rows.setdefault(step, {})
+            asset = materialization.asset_key.to_user_string()
+            if materialization.partition is None:
+                per_asset[asset] = count.value if count is not None else None
+            else:  # a run over a range of days records each day with its own rows
+                per_asset[asset] = (per_asset.get(asset) or 0) + (count.value if count is not None else 0)
         elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.event_specific_data
             name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
@@ -103,13 +112,17 @@ class Progress:
             self.checks.setdefault(step, []).append((name, evaluation.passed, blocking))
             if not evaluation.passed:
                 (self.failed_checks if blocking else self.warned_checks).append(name)
-        elif event.event_type in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
-            failed = event.event_type == dg.DagsterEventType.STEP_FAILURE
-            seconds = event.event_specific_data.duration_ms / 1000 if not failed else None
-            self.print_step(step, seconds, failed)
+        elif event.event_type == dg.DagsterEventType.STEP_SUCCESS:
+            self.print_step(step, event.event_specific_data.duration_ms / 1000, None)
+        elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            error = event.event_specific_data.error
+            self.log.write(error.to_string() + "\n")
+            while error.cause is not None:  # the step's own error, not Dagster's wrapper of it
+                error = error.cause
+            self.print_step(step, None, error.message.strip().splitlines()[0])
 
-    def print_step(self, step: str, seconds: float | None, failed: bool) -> None:
-        timing = "FAILED" if failed else f"{seconds:6.1f} s"
+    def print_step(self, step: str, seconds: float | None, error: str | None) -> None:
+        timing = "FAILED" if error else f"{seconds:6.1f} s"
         for asset, count in self.rows.pop(step, {}).items():
             rows = f"{count:>12,} rows" if isinstance(count, int) else ""
             print(f"  {timing:>8}  {asset:<40} {rows}", flush=True)
@@ -118,29 +131,36 @@ class Progress:
             verdict = "passed" if passed else ("FAILED (blocking)" if blocking else "failed (warning)")
             print(f"  {timing:>8}  check {name:<34} {verdict}", flush=True)
             timing = ""
-        if failed:
-            print(f"  {timing:>8}  step {step} failed", flush=True)
+        if error:
+            print(f"  {timing:>8}  {step}: {error}", flush=True)
             self.failed_steps.append(step)
 
 
-def materialize_range(start: str, end: str, instance: Any, log_path: Path) -> tuple[Any, Progress]:
-    """Run the daily refresh job over [start, end] (every asset and check, partitioned assets covering the
-    range in one run), printing progress as steps finish."""
+def materialize_range(
+    first_month: str, last_month: str, instance: Any, log_path: Path, restage: bool = False
+) -> tuple[Any, Progress]:
+    """Run the daily refresh job over the months [first_month, last_month] (every asset and check, the
+    partitions of the range in one run), printing progress as steps finish. With `restage`, every day
+    of those months is staged again, changed or not."""
     from dagster._core.utils import make_new_run_id
 
     from segmentation_pipeline.definitions import defs
+    from segmentation_pipeline.domain.contract import EVENT_TABLES
 
     job = defs.resolve_job_def("daily_refresh")
     run_id = make_new_run_id()
+    # The data-quality checks need Great Expectations, seconds to import: load it while the run starts.
+    threading.Thread(target=importlib.import_module, args=("great_expectations",), daemon=True).start()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w") as log, ThreadPoolExecutor(max_workers=1, thread_name_prefix="run") as runner:
         progress = Progress(instance, run_id, log)
+        forced = {f"stg_{t.name}": {"config": {"force": True}} for t in EVENT_TABLES} if restage else {}
         running = runner.submit(
             job.execute_in_process,
-            run_config=QUIET_CONSOLE,
+            run_config={**QUIET_CONSOLE, "ops": forced},
             instance=instance,
             run_id=run_id,
-            tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end},
+            tags={"dagster/asset_partition_range_start": first_month, "dagster/asset_partition_range_end": last_month},
             raise_on_error=False,
         )
         while not running.done():
@@ -171,17 +191,20 @@ def main(argv: list[str] | None = None) -> int:
 
     import dagster as dg
 
-    from segmentation_pipeline.defs.partitions import daily_partitions
+    from segmentation_pipeline.defs.partitions import month_key, monthly_partitions
 
     logging.captureWarnings(True)
     logging.getLogger("py.warnings").addHandler(logging.FileHandler(log_path.with_suffix(".warnings.log"), delay=True))
     logging.getLogger("py.warnings").propagate = False
     warnings.simplefilter("default")
-    keys = daily_partitions.get_partition_keys()
-    start, end = args.start or keys[0], args.end or keys[-1]
-    print(f"Days {start} .. {end}: every asset and check; each step is listed as it finishes", flush=True)
+    keys = monthly_partitions.get_partition_keys()
+    first = month_key(date.fromisoformat(args.start)) if args.start else keys[0]
+    last = month_key(date.fromisoformat(args.end)) if args.end else keys[-1]
+    backfill = bool(args.start or args.end)
+    what = "every day restaged" if backfill else "new or changed days staged"
+    print(f"Months {first} .. {last} ({what}): every asset and check, listed as each finishes", flush=True)
     with dg.DagsterInstance.get() as instance:
-        result, progress = materialize_range(start, end, instance, log_path)
+        result, progress = materialize_range(first, last, instance, log_path, restage=backfill)
     print(f"Finished in {time.monotonic() - began:.0f} s.")
     print(f"Warehouse: {SETTINGS.warehouse_path}")
     print("  raw.*, staging.* and staging.quarantine (reason codes and original values of rejected rows)")

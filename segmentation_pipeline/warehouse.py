@@ -7,8 +7,9 @@ never duplicates rows and a failure leaves the previous rows in place.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -20,6 +21,7 @@ from segmentation_pipeline.sql.catalog import QUARANTINE
 from segmentation_pipeline.sql.staging import (
     create_tables_sql,
     load_raw_sql,
+    source_days_sql,
     stage_sql,
     unbalanced_days_sql,
     unplaced_rows_sql,
@@ -37,6 +39,9 @@ class Window:
     @property
     def params(self) -> dict[str, date]:
         return {"start": self.start, "end": self.end}
+
+    def days(self) -> list[date]:
+        return [self.start + timedelta(days=d) for d in range((self.end - self.start).days)]
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,16 @@ def record_refresh(con: duckdb.DuckDBPyConnection, asset: str, window: Window) -
     con.execute(query("meta/record_refresh"), {"asset": asset, **window.params}).fetchall()
 
 
+def last_refresh(con: duckdb.DuckDBPyConnection, asset: str) -> Window | None:
+    """The days the latest refresh of `asset` wrote, or None before its first."""
+    ensure_tables(con)
+    rows = con.execute(
+        "SELECT first_day, end_day FROM meta.refreshes WHERE asset = $asset ORDER BY refresh DESC LIMIT 1",
+        {"asset": asset},
+    ).fetchall()
+    return Window(*rows[0]) if rows else None
+
+
 def dirty_window(
     con: duckdb.DuckDBPyConnection, asset: str, inputs: list[str], recompute_from: date | None = None
 ) -> Window | None:
@@ -106,8 +121,9 @@ def dirty_window(
 
 
 def params_used(params: dict, statement: str) -> dict:
-    """The parameters a statement names (DuckDB refuses unused ones)."""
-    return {k: v for k, v in params.items() if f"${k}" in statement}
+    """The parameters a statement names outside its comments (DuckDB refuses unused ones)."""
+    code = re.sub(r"--[^\n]*", "", statement)
+    return {k: v for k, v in params.items() if re.search(rf"\${k}\b", code)}
 
 
 def run_in_transaction(con: duckdb.DuckDBPyConnection, script: str, params: dict) -> None:
@@ -178,15 +194,43 @@ def quarantine_unplaced_rows(
     return summary
 
 
-def stage_window(
-    con: duckdb.DuckDBPyConnection, table: Table, window: Window, refreshed_by: str | None = None
-) -> Reconciliation:
-    """Type, check and split the window's raw rows into staging and quarantine; with `refreshed_by`,
-    the same transaction records that this asset rewrote the window."""
+def days_to_stage(
+    con: duckdb.DuckDBPyConnection, source: RawSource, table: Table, window: Window, force: bool = False
+) -> Window | None:
+    """The days of the window to (re)stage, from the first to the last whose source rows are new,
+    changed or gone since they were last staged (every day of the window when forced), or None."""
     ensure_tables(con)
-    script = stage_sql(table) + (query("meta/record_refresh") if refreshed_by else "")
-    run_in_transaction(con, script, {**window.params, "asset": refreshed_by})
+    con.execute(source_days_sql(table, source.table_sql(con, table)), window.params).fetchall()
+    if force:
+        return window
+    params = {"table": table.name, **window.params}
+    days = [row[0] for row in con.execute(query("meta/changed_days"), params).fetchall()]
+    return Window(days[0], days[-1] + timedelta(days=1)) if days else None
+
+
+def stage_window(
+    con: duckdb.DuckDBPyConnection, table: Table, window: Window, staged_by: str | None = None
+) -> Reconciliation:
+    """Type, check and split the window's raw rows into staging and quarantine. With `staged_by` (after
+    `days_to_stage`), the same transaction records the refresh for the histories and what the source
+    held for each day."""
+    ensure_tables(con)
+    script = stage_sql(table) + (query("meta/record_staged") if staged_by else "")
+    run_in_transaction(con, script, {**window.params, "asset": staged_by, "table": table.name})
     return reconcile(con, table, window)
+
+
+def staged_per_month(con: duckdb.DuckDBPyConnection, table: Table, window: Window) -> dict[str, int]:
+    """Staged rows of each whole month the window touches, keyed by the month's first day (ISO)."""
+    months = sorted({day.replace(day=1) for day in window.days()})
+    counts = dict(
+        con.execute(
+            f"SELECT CAST(date_trunc('month', _partition_date) AS DATE), count(*) FROM staging.{table.name} "
+            "WHERE date_trunc('month', _partition_date) IN (SELECT unnest($months)) GROUP BY 1",
+            {"months": months},
+        ).fetchall()
+    )
+    return {month.isoformat(): counts.get(month, 0) for month in months}
 
 
 def count_rows(con: duckdb.DuckDBPyConnection, relation: str, table: Table, window: Window) -> int:

@@ -7,13 +7,16 @@ import dataclasses
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 
 from segmentation_pipeline.definitions import defs
-from segmentation_pipeline.defs.resources import build_resources
+from segmentation_pipeline.defs.partitions import month_key
+from segmentation_pipeline.defs.resources import SourceResource, build_resources
+from segmentation_pipeline.domain.contract import TABLES
 from segmentation_pipeline.settings import SETTINGS
 from segmentation_pipeline.warehouse import ensure_tables
 
@@ -37,27 +40,53 @@ def resources_in(folder: Path, **overrides: dg.ConfigurableResource) -> dict:
 def run(
     folder: Path,
     *,
-    partition_key: str | None = None,
-    first_day: str | None = None,
-    last_day: str | None = None,
+    first_day: str = "2024-01-01",
+    last_day: str = "2024-02-29",
     selection: dg.AssetSelection | None = None,
     run_config: dict | None = None,
     **overrides: dg.ConfigurableResource,
 ) -> dg.ExecuteInProcessResult:
-    """Materialise every asset and check (or a selection) into `folder`, for one partition or a range of days."""
-    tags = (
-        {"dagster/asset_partition_range_start": first_day, "dagster/asset_partition_range_end": last_day}
-        if first_day
-        else None
-    )
+    """Materialise every asset and check (or a selection) into `folder`, for the months that hold a
+    range of days (the whole test window by default)."""
+    first, last = (month_key(date.fromisoformat(day)) for day in (first_day, last_day))
     return dg.materialize(
         EVERYTHING,
         resources=resources_in(folder, **overrides),
         selection=selection,
-        partition_key=partition_key,
-        tags=tags,
+        tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
         run_config=run_config,
         raise_on_error=False,
+    )
+
+
+def shop_through(folder: Path, last_day: str) -> SourceResource:
+    """The test shop as a `files` source holds it at the end of `last_day`: every row dated up to that
+    day, in time order (so a later day only adds rows at the end of each file), and every customer."""
+    shop = SourceResource(
+        kind=SETTINGS.source,
+        path=str(SETTINGS.source_path),
+        partitions_start=SETTINGS.partitions_start,
+        partitions_end=SETTINGS.partitions_end,
+        synthetic_customers=SETTINGS.synthetic_customers,
+        synthetic_seed=SETTINGS.synthetic_seed,
+    )
+    shop.reader().prepare()
+    folder.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect() as con:
+        for table in TABLES.values():
+            rows = f"read_parquet('{SETTINGS.source_path / table.name}.parquet', file_row_number = true)"
+            if table.event_ts:
+                rows = (
+                    f"(SELECT * FROM {rows} WHERE {table.event_ts} < CAST('{last_day}' AS DATE) + 1 "
+                    f"ORDER BY {table.event_ts}, file_row_number)"
+                )
+            copy = f"COPY (SELECT * EXCLUDE (file_row_number) FROM {rows}) TO '{folder / table.name}.parquet'"
+            con.execute(f"{copy} (FORMAT parquet)").fetchall()
+    return SourceResource(
+        kind="files",
+        path=str(folder),
+        partitions_start=SETTINGS.partitions_start,
+        partitions_end=SETTINGS.partitions_end,
     )
 
 

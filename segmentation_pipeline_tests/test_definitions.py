@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -57,14 +58,23 @@ def test_every_contract_table_has_a_staging_asset_with_gating_checks():
         assert {"raw_rows_reconcile", "expectations"} <= checks
 
 
-def test_event_tables_are_daily_partitioned_and_the_schedule_runs_daily():
+def test_event_tables_are_partitioned_by_month_and_the_schedule_runs_every_night():
     graph = defs.resolve_asset_graph()
-    node = graph.get(dg.AssetKey("stg_transactions"))
-    assert isinstance(node.partitions_def, dg.DailyPartitionsDefinition)
+    assert isinstance(graph.get(dg.AssetKey("stg_transactions")).partitions_def, dg.MonthlyPartitionsDefinition)
     assert graph.get(dg.AssetKey("stg_customers")).partitions_def is None
     schedule = defs.resolve_schedule_def("daily_refresh_schedule")
     assert schedule.cron_schedule == "0 2 * * *"
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    # the test window is January and February 2024: 1 February at 02:00 stages 31 January, in January
+    night = dg.build_schedule_context(
+        scheduled_execution_time=datetime(2024, 2, 1, 2, tzinfo=UTC), repository_def=defs.get_repository_def()
+    )
+    [request] = schedule.evaluate_tick(night).run_requests
+    assert request.partition_key == "2024-01-01"
+    after_the_window = dg.build_schedule_context(
+        scheduled_execution_time=datetime(2024, 3, 2, 2, tzinfo=UTC), repository_def=defs.get_repository_def()
+    )
+    assert not schedule.evaluate_tick(after_the_window).run_requests
 
 
 def test_importing_the_code_location_does_not_import_heavy_libraries():

@@ -14,7 +14,14 @@ from segmentation_pipeline.domain.quality import expectations
 from segmentation_pipeline.domain.returns.features import FACT_COLUMNS
 from segmentation_pipeline.domain.returns.registry import ModelRegistry
 from segmentation_pipeline.sql import catalog
-from segmentation_pipeline_tests.pipeline_runs import copy_of, materialisation_metadata, open_warehouse, run, warehouse
+from segmentation_pipeline_tests.pipeline_runs import (
+    copy_of,
+    materialisation_metadata,
+    open_warehouse,
+    run,
+    shop_through,
+    warehouse,
+)
 from segmentation_pipeline_tests.scoring_state import facts_and_state_of_new_lines
 
 TABLES = ["transactions", "returns", "customers", "campaign_exposures", "service_interactions"]
@@ -49,7 +56,7 @@ def blocking_failures(result: dg.ExecuteInProcessResult) -> list[str]:
 @pytest.fixture(scope="module")
 def full_run(tmp_path_factory) -> tuple[Path, dg.ExecuteInProcessResult]:
     folder = tmp_path_factory.mktemp("full")
-    return folder, run(folder, first_day="2024-01-01", last_day="2024-02-29")
+    return folder, run(folder)
 
 
 def test_full_window_materialises_with_every_blocking_check_passing(full_run):
@@ -110,15 +117,23 @@ def test_rerunning_a_partition_replaces_its_rows(full_run, tmp_path):
     folder, _ = full_run
     copy = copy_of(folder, tmp_path / "copy")
     before = warehouse_snapshot(copy)
-    assert run(copy, partition_key="2024-01-15").success
+    unchanged = run(copy, first_day="2024-01-15", last_day="2024-01-15")
+    assert unchanged.success
+    assert materialisation_metadata(unchanged, "stg_transactions")["days staged in this run"].value == 0
+    assert warehouse_snapshot(copy) == before
+    forced = {"ops": {"stg_transactions": {"config": {"force": True}}}}
+    restaged = run(copy, first_day="2024-01-15", last_day="2024-01-15", run_config=forced)
+    assert restaged.success
+    assert materialisation_metadata(restaged, "stg_transactions")["days staged in this run"].value == 31
     assert warehouse_snapshot(copy) == before
 
 
-def test_backfill_of_a_range_equals_materialising_day_by_day(tmp_path):
+def test_a_backfill_of_a_range_equals_the_days_loaded_one_by_one(tmp_path):
     by_range, by_day = tmp_path / "range", tmp_path / "day"
-    assert run(by_range, first_day="2024-01-08", last_day="2024-01-10").success
+    source = tmp_path / "exports"
+    assert run(by_range, source=shop_through(source, "2024-01-10")).success
     for day in ("2024-01-08", "2024-01-09", "2024-01-10"):
-        assert run(by_day, partition_key=day).success
+        assert run(by_day, source=shop_through(source, day)).success
     assert warehouse_snapshot(by_range) == warehouse_snapshot(by_day)
     assert len(warehouse_snapshot(by_range)["staging.transactions"]) > 0
 
@@ -126,7 +141,7 @@ def test_backfill_of_a_range_equals_materialising_day_by_day(tmp_path):
 def test_failing_blocking_check_stops_downstream_assets(tmp_path, monkeypatch):
     strict = {"transactions": {"quantity": (1, 1)}}  # real baskets hold lines of several units
     monkeypatch.setattr(expectations, "value_ranges", lambda table: strict.get(table.name, {}))
-    result = run(tmp_path / "gated", partition_key="2024-01-15")
+    result = run(tmp_path / "gated", first_day="2024-01-15", last_day="2024-01-15")
     assert "stg_transactions:expectations" in blocking_failures(result)
     materialised = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "stg_transactions" in materialised
@@ -217,11 +232,16 @@ def test_check_passes_on_clean_data_and_fails_on_broken_data(full_run, tmp_path,
     asset, check, tampering, last_day = TAMPERING[case]
     folder, _ = full_run
     copy = copy_of(folder, tmp_path / "copy")
-    assert run_check(copy, asset, check, "2024-02-20", last_day).passed
+    clean = run_check(copy, asset, check, "2024-02-20", last_day)
     with duckdb.connect(str(warehouse(copy))) as con:
         con.execute(tampering).fetchall()
     evaluation = run_check(copy, asset, check, "2024-02-20", last_day)
     assert not evaluation.passed
+    if check == "daily_volume_in_trailing_range":  # a small shop's month has noisy days: the tampered one is new
+        assert "2024-02-20" not in clean.metadata["flagged days"].md_str
+        assert "| 2024-02-20 |" in evaluation.metadata["flagged days"].md_str
+    else:
+        assert clean.passed
     warnings = ("daily_volume_in_trailing_range", "segments_are_stable")
     expected = dg.AssetCheckSeverity.WARN if check in warnings else dg.AssetCheckSeverity.ERROR
     assert evaluation.severity == expected
@@ -470,13 +490,13 @@ def history_rows(folder: Path, before: str) -> dict[str, list[tuple]]:
 
 
 def test_a_daily_refresh_touches_that_day_only_and_refits_models_on_their_cadence(tmp_path):
-    folder = tmp_path / "daily"
-    assert run(folder, first_day="2024-01-01", last_day="2024-02-10").success
+    folder, source = tmp_path / "daily", tmp_path / "exports"
+    assert run(folder, source=shop_through(source, "2024-02-10")).success
     earlier = history_rows(folder, "2024-02-11")
     with open_warehouse(folder) as con:
         [(last_refresh,)] = con.sql("SELECT max(refresh) FROM meta.refreshes").fetchall()
 
-    inside = run(folder, partition_key="2024-02-11")
+    inside = run(folder, source=shop_through(source, "2024-02-11"))  # the nightly run: both months, one new day
     assert inside.success
     assert history_rows(folder, "2024-02-11") == earlier  # the refresh wrote no row of an earlier day
     with open_warehouse(folder) as con:
@@ -490,10 +510,11 @@ def test_a_daily_refresh_touches_that_day_only_and_refits_models_on_their_cadenc
         }
     assert {(first, end) for _, first, end in refreshed} == {(date(2024, 2, 11), date(2024, 2, 12))}
     assert all(n > 0 for n in new_rows.values()), new_rows
+    assert materialisation_metadata(inside, "stg_transactions")["days staged in this run"].value == 1
     assert materialisation_metadata(inside, "customer_segments")["model refits in this run"].value == 0
     assert materialisation_metadata(inside, "return_model")["decision"].value.startswith("not retrained")
 
-    past = run(folder, first_day="2024-02-12", last_day="2024-02-29")  # the next refit day and 7 days of data
+    past = run(folder, source=shop_through(source, "2024-02-29"))  # the next refit day and 7 more days of data
     assert past.success
     assert materialisation_metadata(past, "customer_segments")["model refits in this run"].value == 1
     assert "retrain every 7" in materialisation_metadata(past, "return_model")["why trained"].value

@@ -24,10 +24,30 @@ from dataclasses import dataclass
 from segmentation_pipeline.domain.contract import TABLES, Table
 from segmentation_pipeline.sql.catalog import QUARANTINE
 
-EXTRA_COLUMNS: dict[str, dict[str, str]] = {
-    "transactions": {"line_no": "BIGINT", "gross_amount": "DOUBLE", "net_amount": "DOUBLE"},
-    "returns": {"order_ts": "TIMESTAMP", "matched_by": "VARCHAR"},
+EXTRA_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
+    "transactions": {
+        "line_no": ("BIGINT", "Line number inside the order, in source row order."),
+        "gross_amount": ("DOUBLE", "Quantity x unit price."),
+        "net_amount": ("DOUBLE", "Gross amount minus the line's discount."),
+    },
+    "returns": {
+        "order_ts": ("TIMESTAMP", "When the matched order was placed."),
+        "matched_by": ("VARCHAR", "How the return was matched to its order: 'order_id' or 'latest_purchase'."),
+    },
 }
+"""Columns staging adds to a contract table: type and meaning."""
+LINEAGE = {
+    "_source_file": ("VARCHAR", "The source file the row came from."),
+    "_source_row": ("BIGINT", "The row's 1-based position among the file's data rows."),
+    "_partition_date": ("DATE", "The event day the row belongs to (NULL for tables without events)."),
+}
+
+
+def staged_columns(table: Table) -> list[tuple[str, str, str]]:
+    """Every column of a staging table: name, DuckDB type and meaning."""
+    own = [(c.name, c.sql_type, c.description) for c in table.columns]
+    extra = [(name, kind, text) for name, (kind, text) in EXTRA_COLUMNS.get(table.name, {}).items()]
+    return own + extra + [(name, kind, text) for name, (kind, text) in LINEAGE.items()]
 
 
 @dataclass(frozen=True)
@@ -81,11 +101,8 @@ def create_tables_sql() -> str:
             f"CREATE TABLE IF NOT EXISTS raw.{table.name} ({raw_columns}, {lineage}, "
             "_reject_reason VARCHAR, _event_ts TIMESTAMP, _partition_date DATE)"
         )
-        typed = [f"{c.name} {c.sql_type}" for c in table.columns]
-        typed += [f"{name} {sql_type}" for name, sql_type in EXTRA_COLUMNS.get(table.name, {}).items()]
-        statements.append(
-            f"CREATE TABLE IF NOT EXISTS staging.{table.name} ({', '.join(typed)}, {lineage}, _partition_date DATE)"
-        )
+        typed = ", ".join(f"{name} {kind}" for name, kind, _ in staged_columns(table))
+        statements.append(f"CREATE TABLE IF NOT EXISTS staging.{table.name} ({typed})")
     statements.append(
         f"CREATE TABLE IF NOT EXISTS {QUARANTINE} (table_name VARCHAR, partition_date DATE, "
         "source_file VARCHAR, source_row BIGINT, reason VARCHAR, field VARCHAR, raw_values JSON)"
@@ -95,6 +112,19 @@ def create_tables_sql() -> str:
 
 def window_filter(table: Table, column: str = "_partition_date") -> str:
     return f"{column} >= $start AND {column} < $end" if table.partitioned else "true"
+
+
+def source_days_sql(table: Table, source_select: str) -> str:
+    """The temp table `source_days`: for each event day of the window ($start, $end), the source's rows
+    and a fingerprint of their values (a changed, added or lost row changes it)."""
+    columns = ", ".join([*table.column_names, "_source_file", "_source_row", "_reject_reason"])
+    return f"""
+CREATE OR REPLACE TEMP TABLE source_days AS
+SELECT CAST(_event_ts AS DATE) AS day, count(*) AS source_rows, sum(hash({columns})) AS fingerprint
+FROM ({source_select}) AS src
+WHERE _event_ts >= CAST($start AS TIMESTAMP) AND _event_ts < CAST($end AS TIMESTAMP)
+GROUP BY 1
+"""
 
 
 def unbalanced_days_sql(table: Table) -> str:

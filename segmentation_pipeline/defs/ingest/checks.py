@@ -15,7 +15,7 @@ from segmentation_pipeline.defs.resources import Warehouse
 from segmentation_pipeline.domain.contract import TABLES, Table
 from segmentation_pipeline.sql import query
 from segmentation_pipeline.sql.staging import window_filter
-from segmentation_pipeline.warehouse import Window, reconcile, unbalanced_days
+from segmentation_pipeline.warehouse import Window, last_refresh, reconcile, unbalanced_days
 
 TRAILING_DAYS = 28
 
@@ -114,7 +114,8 @@ def build_volume_check(asset_name: str) -> dg.AssetChecksDefinition:
         name="daily_volume_in_trailing_range",
         description=(
             f"Warns when a day's {metric} moves more than 4 robust spreads, and more than a factor 1.75, "
-            f"from the median of the same weekday in the trailing {TRAILING_DAYS} days."
+            f"from the median of the same weekday in the trailing {TRAILING_DAYS} days. Judges the days "
+            "the latest staging of the table wrote, within the run's months."
         ),
     )
     def volume_check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
@@ -122,8 +123,12 @@ def build_volume_check(asset_name: str) -> dg.AssetChecksDefinition:
 
         window = event_window(context)
         with warehouse.get_connection() as con:
+            staged = last_refresh(con, asset_name) or window
+            window = Window(max(window.start, staged.start), min(window.end, staged.end))
             series = daily_series(con, query(metric_query), window, first_day())
-        judged = daily_anomalies(metric, series, window.start, TRAILING_DAYS)
+        judged = [
+            (day, a) for day, a in daily_anomalies(metric, series, window.start, TRAILING_DAYS) if day < window.end
+        ]
         flagged = [(day, a) for day, a in judged if a.is_anomaly]
         table = "| day | value | trailing median | band |\n|---|---:|---:|---|\n" + "\n".join(
             f"| {day} | {a.value:.3f} | {a.baseline_median:.3f} | {a.lower:.3f} – {a.upper:.3f} |"

@@ -3,18 +3,21 @@ deduplicated (`staging.<table>`); rows that break a rule go to `staging.quaranti
 
 import dagster as dg
 
-from segmentation_pipeline.defs.helpers import area, counts_markdown, markdown_preview, table_schema
-from segmentation_pipeline.defs.partitions import daily_partitions, event_window, first_day, single_run_backfill
+from segmentation_pipeline.defs.helpers import area, counts_markdown
+from segmentation_pipeline.defs.partitions import event_window, first_day, monthly_partitions, single_run_backfill
 from segmentation_pipeline.defs.resources import SourceResource, Warehouse
 from segmentation_pipeline.domain.contract import TABLES, Table
-from segmentation_pipeline.sql.staging import window_filter
+from segmentation_pipeline.sql.staging import staged_columns
 from segmentation_pipeline.warehouse import (
     Window,
     customers_fingerprint,
+    days_to_stage,
     load_raw_window,
     quarantine_by_reason,
+    reconcile,
     record_refresh,
     stage_window,
+    staged_per_month,
 )
 
 # Tables a staging table is checked against: customers for unknown references,
@@ -27,50 +30,68 @@ REFERENCES = {
 }
 
 
+class StagingConfig(dg.Config):
+    force: bool = False
+    """Restage every day of the partitions, even days whose source rows did not change (e.g. after
+    a change of the staging rules); by default only new, changed or vanished days are staged."""
+
+
 def build_staging_asset(table: Table) -> dg.AssetsDefinition:
     @dg.asset(
         name=f"stg_{table.name}",
         **area("ingest"),
         kinds={"duckdb"},
         deps=REFERENCES.get(table.name, []),
-        partitions_def=daily_partitions if table.partitioned else None,
+        partitions_def=monthly_partitions if table.partitioned else None,
         backfill_policy=single_run_backfill if table.partitioned else None,
+        metadata={
+            "dagster/column_schema": dg.TableSchema(
+                columns=[dg.TableColumn(n, kind, description=text) for n, kind, text in staged_columns(table)]
+            )
+        },
         description=(
             f"{table.description} Read from the source as text with its file and row (`raw.{table.name}`), "
-            + ("for the event days of the partition, " if table.partitioned else "replaced in full on each run, ")
+            + (
+                "for the event days of the partition's months whose source rows are new or changed, "
+                if table.partitioned
+                else "replaced in full on each run, "
+            )
             + "then typed, trimmed and deduplicated; rows that break a rule are moved to `staging.quarantine` "
             "with a reason code and their original values."
         ),
     )
     def staging_asset(
-        context: dg.AssetExecutionContext, warehouse: Warehouse, source: SourceResource
+        context: dg.AssetExecutionContext, config: StagingConfig, warehouse: Warehouse, source: SourceResource
     ) -> dg.MaterializeResult:
         reader = source.reader()
         reader.prepare()
         window = event_window(context)
-        params = window.params if table.partitioned else None
         with warehouse.get_connection() as con:
-            load_raw_window(con, reader, table, window)
             if table.partitioned:
-                counts = stage_window(con, table, window, refreshed_by=f"stg_{table.name}")
+                restage = days_to_stage(con, reader, table, window, force=config.force)
+                if restage is not None:
+                    load_raw_window(con, reader, table, restage)
+                    stage_window(con, table, restage, staged_by=f"stg_{table.name}")
+                for month, rows in staged_per_month(con, table, window).items():
+                    context.add_asset_metadata({"dagster/row_count": rows}, partition_key=month)
             else:
                 before = customers_fingerprint(con)
-                counts = stage_window(con, table, window)
+                load_raw_window(con, reader, table, window)
+                stage_window(con, table, window)
+                restage = window
                 if customers_fingerprint(con) != before:  # signups shape every customer's tenure
                     record_refresh(con, f"stg_{table.name}", Window(first_day(), first_day()))
-            reasons = quarantine_by_reason(con, table, window)
+            counts = reconcile(con, table, window)
             return dg.MaterializeResult(
                 metadata={
-                    "dagster/row_count": counts.staged,
-                    "dagster/column_schema": table_schema(con, f"staging.{table.name}", table.descriptions),
-                    "source": reader.describe(),
+                    **({} if table.partitioned else {"dagster/row_count": counts.staged}),
+                    "days staged in this run": 0 if restage is None else len(restage.days()),
+                    "first day staged": "none: no source row changed" if restage is None else str(restage.start),
                     "raw rows": counts.raw,
+                    "staged rows": counts.staged,
                     "quarantined rows": counts.quarantined,
-                    "quarantine by reason": dg.MetadataValue.md(counts_markdown(reasons)),
-                    "preview": dg.MetadataValue.md(
-                        markdown_preview(
-                            con, f"SELECT * FROM staging.{table.name} WHERE {window_filter(table)}", params
-                        )
+                    "quarantine by reason": dg.MetadataValue.md(
+                        counts_markdown(quarantine_by_reason(con, table, window))
                     ),
                 }
             )
