@@ -1,14 +1,26 @@
-"""Benchmark: wall time, peak memory and rows per second of each stage, on generated shops.
+"""Benchmark: how long the pipeline takes, how much memory and disk it uses, against a notebook.
 
-    python -m segmentation_pipeline.benchmark [--scenario default|10m|1m_segments|serving] ...
+    python -m segmentation_pipeline.benchmark [--scenario NAME] ...
 
-Each stage runs in its own process so its peak resident memory is its own. The
-figures go to data/reports/benchmark.json and a markdown table beside it.
-The `1m_segments` scenario (1,000,000 customers) adds the customer snapshot of the
-last day and the segmentation of every customer in it (refit and assignment, as the
-`customer_segments` asset does them). ``serving`` (only when asked for) measures the
-scoring API's latency at a steady 100 requests per second, on the production model and
-scoring state of the settings.
+Scenarios (default: pipeline, pipeline_4y, online_retail, 10m):
+
+- ``pipeline``: the default shop (60,000 customers, two years) read as exported files: a first
+  run up to the day before the last, then the nightly refresh of the last day, each the whole
+  job (every asset and check) in its own process, as `make run` runs it; the warehouse's size
+  and rows per staged order line after.
+- ``pipeline_4y``: the same with twice the history (four years, 90,000 customers, twice the
+  order lines), for the refresh's growth with history.
+- ``online_retail``: the whole pipeline on the UCI Online Retail file against the pandas +
+  scikit-learn notebook ``../shared/bench/peer_notebook.py`` on the same file, run before and
+  after it; the ratio of wall times.
+- ``10m``: a 10-million-line shop generated, loaded and staged, each stage in its own process,
+  with peak memory.
+- ``1m_segments`` (when asked): a million-customer shop, its last day's history and segments.
+- ``serving`` (when asked): the scoring API at a steady 100 requests per second, on the model and
+  scoring state of the settings.
+
+Figures go to data/reports/benchmark.json and benchmark.md, and with the date and machine to
+docs/benchmark-results.md.
 """
 
 from __future__ import annotations
@@ -16,66 +28,218 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import platform
 import resource
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
 import duckdb
 
-from segmentation_pipeline.serving.load_test import LatencyFigures, run_load_test
-from segmentation_pipeline.settings import SETTINGS
+from segmentation_pipeline.settings import PROJECT_ROOT, SETTINGS
 
-# Generated lines per customer are about 16.7, so customers set the size.
-SCENARIOS = {"default": 60_000, "10m": 620_000, "1m_segments": 1_000_000}
-SERVING = "serving"
-SERVING_SECONDS = 60
-START, DAYS = date(2024, 1, 1), 731
+SHOPS = {"default": 60_000, "10m": 620_000, "1m_segments": 1_000_000}
+"""Customers of each generated shop; generated lines per customer are about 16."""
+START = date(2024, 1, 1)
+PIPELINES = {"pipeline": (60_000, date(2024, 1, 1)), "pipeline_4y": (90_000, date(2022, 1, 1))}
+"""Customers and first day of the shops read as files; both end on 2025-12-31."""
+END = date(2026, 1, 1)
+NOTEBOOK = PROJECT_ROOT.parent / "shared" / "bench" / "peer_notebook.py"
+ONLINE_RETAIL = PROJECT_ROOT.parent / "shared" / "data" / "online_retail.csv.gz"
+DEFAULT_SCENARIOS = ["pipeline", "pipeline_4y", "online_retail", "10m"]
+ALL_SCENARIOS = [*DEFAULT_SCENARIOS, "1m_segments", "serving"]
 ORDER = ["customers", "transactions", "returns", "campaign_exposures", "service_interactions"]
 
 
 @dataclass(frozen=True)
-class StageFigures:
+class Figure:
     scenario: str
     stage: str
-    rows: int
     seconds: float
     peak_rss_mib: float
-
-    @property
-    def rows_per_second(self) -> float:
-        return self.rows / self.seconds if self.seconds else 0.0
+    rows: int | None = None
+    note: str = ""
 
 
-def _child(work: Callable[[], int], queue: multiprocessing.Queue) -> None:
-    started = time.perf_counter()
-    rows = work()
-    seconds = time.perf_counter() - started
-    queue.put((rows, seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+def record(figures: list[Figure], figure: Figure) -> Figure:
+    figures.append(figure)
+    rows = f"{figure.rows:>12,} rows" if figure.rows is not None else " " * 17
+    print(
+        f"{figure.scenario:>14} {figure.stage:<28} {rows} {figure.seconds:8.1f} s {figure.peak_rss_mib:7.0f} MiB "
+        f"{figure.note}",
+        flush=True,
+    )
+    return figure
 
 
-def measure(scenario: str, stage: str, work: Callable[[], int]) -> StageFigures:
-    """Run `work` (which returns the rows it handled) in a fresh process and measure it."""
+def in_process(work: Callable[[], int]) -> tuple[int, float, float]:
+    """Run `work` (which returns the rows it handled) in a fresh process: rows, seconds, peak RSS MiB."""
     queue: multiprocessing.Queue = multiprocessing.get_context("fork").Queue()
-    process = multiprocessing.get_context("fork").Process(target=_child, args=(work, queue))
+
+    def child() -> None:
+        started = time.perf_counter()
+        rows = work()
+        queue.put((rows, time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+
+    process = multiprocessing.get_context("fork").Process(target=child)
     process.start()
-    rows, seconds, peak = queue.get()
+    result = queue.get()
     process.join()
-    figures = StageFigures(scenario, stage, rows, round(seconds, 2), round(peak, 1))
-    print(f"{scenario:>8} {stage:<10} {rows:>12,} rows {seconds:8.1f} s {peak:8.0f} MiB")
-    return figures
+    return result
+
+
+def command(args: list[str], env: dict[str, str], log: Path) -> tuple[float, float]:
+    """Run a command in its own process: wall seconds and its peak RSS MiB."""
+    started = time.monotonic()
+    with log.open("w") as out:
+        process = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT)
+        _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.monotonic() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{' '.join(args)} failed; see {log}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+# --------------------------------------------------------------------------- the pipeline as `make run` runs it
+
+
+def pipeline_env(folder: Path, **settings: str) -> dict[str, str]:
+    """The environment of a pipeline run with its own data folder and Dagster instance."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEGMENTATION_")}
+    env |= {"SEGMENTATION_DATA_DIR": str(folder / "data"), "DAGSTER_HOME": str(folder / "dagster_home")}
+    env |= {f"SEGMENTATION_{k.upper()}": v for k, v in settings.items()}
+    return env
+
+
+def run_pipeline(env: dict[str, str], log: Path, *args: str) -> tuple[float, float, float]:
+    """`python -m segmentation_pipeline.run` in its own process: wall seconds, peak RSS MiB and the seconds
+    of the Dagster run itself (from its start to its end, as the instance recorded them)."""
+    import dagster as dg
+
+    runner = [sys.executable, "-m", "segmentation_pipeline.run"]
+    subprocess.run([*runner, "--write-instance-config"], env=env, check=True, capture_output=True)
+    wall, peak = command([*runner, *args], env, log)
+    with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+        [latest] = instance.get_runs(limit=1)
+        stats = instance.get_run_stats(latest.run_id)
+    return wall, peak, stats.end_time - stats.start_time
+
+
+def export_shop(shop: Path, exports: Path, last_day: date) -> None:
+    """The shop as the `files` source finds it at the end of `last_day`: rows up to that day, in time order."""
+    from segmentation_pipeline.domain.contract import TABLES
+
+    exports.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect() as con:
+        for table in TABLES.values():
+            rows = f"read_parquet('{shop / table.name}.parquet', file_row_number = true)"
+            if table.event_ts:
+                rows = (
+                    f"(SELECT * FROM {rows} WHERE {table.event_ts} < DATE '{last_day + timedelta(days=1)}' "
+                    f"ORDER BY {table.event_ts}, file_row_number)"
+                )
+            target = exports / f"{table.name}.parquet"
+            con.execute(f"COPY (SELECT * EXCLUDE (file_row_number) FROM {rows}) TO '{target}' (FORMAT parquet)")
+
+
+def warehouse_figures(path: Path) -> dict[str, float]:
+    """Size of the warehouse file and rows of the tables outside raw and staging per staged order line."""
+    with duckdb.connect(str(path)) as con:
+        con.execute("CHECKPOINT").fetchall()
+        tables = con.sql(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name NOT IN ('raw', 'staging')"
+        ).fetchall()
+        derived = sum(con.sql(f"SELECT count(*) FROM {s}.{t}").fetchall()[0][0] for s, t in tables)
+        lines = con.sql("SELECT count(*) FROM staging.transactions").fetchall()[0][0]
+    return {
+        "warehouse_mb": round(path.stat().st_size / 1e6, 1),
+        "derived_rows": derived,
+        "staged_order_lines": lines,
+        "derived_rows_per_line": round(derived / lines, 2),
+    }
+
+
+def prepare_shop(source) -> int:
+    """Generate a shop; its order lines."""
+    source.prepare()
+    with duckdb.connect() as con:
+        return con.sql(f"SELECT count(*) FROM read_parquet('{source.folder}/transactions.parquet')").fetchall()[0][0]
+
+
+def pipeline(scenario: str, bench: Path, figures: list[Figure]) -> dict:
+    """First run to the day before the last, then the nightly refresh of the last day."""
+    from segmentation_pipeline.sources.synthetic import SyntheticSource
+
+    customers, first_day = PIPELINES[scenario]
+    folder = bench / scenario
+    shutil.rmtree(folder, ignore_errors=True)
+    shop = folder / "shop"
+    source = SyntheticSource(shop, customers, 42, first_day, (END - first_day).days)
+    rows, seconds, peak = in_process(partial(prepare_shop, source))
+    record(figures, Figure(scenario, "generate the shop", round(seconds, 1), round(peak), rows))
+    exports, last = folder / "exports", END - timedelta(days=1)
+    env = pipeline_env(folder, source="files", source_path=str(exports), start_date=str(first_day), end_date=str(END))
+    export_shop(shop, exports, last - timedelta(days=1))
+    wall, peak, run = run_pipeline(env, folder / "first_run.log")
+    record(
+        figures, Figure(scenario, "first run (all days but one)", round(wall, 1), round(peak), note=f"run {run:.1f} s")
+    )
+    export_shop(shop, exports, last)
+    wall, peak, run = run_pipeline(env, folder / "refresh.log")
+    record(
+        figures,
+        Figure(scenario, "daily refresh (one new day)", round(run, 1), round(peak), note=f"process {wall:.1f} s"),
+    )
+    size = warehouse_figures(folder / "data" / "warehouse" / "files.duckdb")
+    print(f"{scenario:>14} warehouse {size}", flush=True)
+    return {"refresh_run_seconds": round(run, 2), **size}
+
+
+def online_retail(bench: Path, figures: list[Figure]) -> dict:
+    """The whole pipeline on Online Retail between two runs of the peer notebook on the same file."""
+    if not ONLINE_RETAIL.exists() or not NOTEBOOK.exists():
+        print(f"online_retail: skipped, {ONLINE_RETAIL} or {NOTEBOOK} not present")
+        return {}
+    folder = bench / "online_retail"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    notebook = [sys.executable, str(NOTEBOOK), str(ONLINE_RETAIL)]
+    before, peak = command(notebook, dict(os.environ), folder / "notebook_before.log")
+    record(figures, Figure("online_retail", "notebook (before)", round(before, 1), round(peak)))
+    env = pipeline_env(folder, source="online_retail", source_path=str(ONLINE_RETAIL))
+    wall, peak, run = run_pipeline(env, folder / "pipeline.log")
+    record(
+        figures,
+        Figure(
+            "online_retail", "pipeline, every asset and check", round(wall, 1), round(peak), note=f"run {run:.1f} s"
+        ),
+    )
+    after, peak = command(notebook, dict(os.environ), folder / "notebook_after.log")
+    record(figures, Figure("online_retail", "notebook (after)", round(after, 1), round(peak)))
+    ratio = wall / ((before + after) / 2)
+    print(f"online_retail: pipeline / notebook = {ratio:.2f}", flush=True)
+    return {
+        "pipeline_seconds": round(wall, 1),
+        "notebook_seconds": [round(before, 1), round(after, 1)],
+        "ratio": round(ratio, 2),
+    }
+
+
+# --------------------------------------------------------------------------- stages of large generated shops
 
 
 def generate(folder: Path, customers: int) -> int:
     from segmentation_pipeline.sources.synthetic_shop import ShopSpec, generate_shop
 
     shutil.rmtree(folder, ignore_errors=True)
-    generate_shop(ShopSpec(n_customers=customers, start=START, days=DAYS), folder)
+    generate_shop(ShopSpec(n_customers=customers, start=START, days=(END - START).days), folder)
     with duckdb.connect() as con:
         return con.sql(f"SELECT count(*) FROM read_parquet('{folder}/transactions.parquet')").fetchall()[0][0]
 
@@ -85,107 +249,128 @@ def load_raw(folder: Path, warehouse: Path) -> int:
     from segmentation_pipeline.sources.files import FilesSource
     from segmentation_pipeline.warehouse import Window, load_raw_window
 
-    window = Window(START, START + timedelta(days=DAYS))
-    with duckdb.connect(str(warehouse)) as con:
-        return sum(load_raw_window(con, FilesSource(folder), TABLES[name], window) for name in ORDER)
+    with duckdb.connect(str(warehouse), config=SETTINGS.duckdb_config) as con:
+        return sum(load_raw_window(con, FilesSource(folder), TABLES[name], Window(START, END)) for name in ORDER)
 
 
 def stage(warehouse: Path) -> int:
     from segmentation_pipeline.domain.contract import TABLES
     from segmentation_pipeline.warehouse import Window, stage_window
 
-    window = Window(START, START + timedelta(days=DAYS))
-    with duckdb.connect(str(warehouse)) as con:
-        return sum(stage_window(con, TABLES[name], window).raw for name in ORDER)
+    with duckdb.connect(str(warehouse), config=SETTINGS.duckdb_config) as con:
+        return sum(stage_window(con, TABLES[name], Window(START, END)).raw for name in ORDER)
 
 
-def snapshot_last_day(warehouse: Path) -> int:
-    """The customer snapshot of the window's last day, with the pipeline's snapshot SQL."""
+def history_last_day(warehouse: Path) -> int:
+    """The customer history of the whole window, with the pipeline's SQL; the last day's snapshot rows."""
     from segmentation_pipeline.domain.contract import ATTRIBUTION_DAYS
     from segmentation_pipeline.sql import catalog, query
-    from segmentation_pipeline.warehouse import Window, replace_days
+    from segmentation_pipeline.warehouse import Window, ensure_tables, replace_days
 
-    last = START + timedelta(days=DAYS - 1)
-    with duckdb.connect(str(warehouse)) as con:
-        return replace_days(
-            con,
-            catalog.SNAPSHOT,
-            Window(last, last + timedelta(days=1)),
-            query("segments/customer_snapshot"),
-            {"attribution_days": ATTRIBUTION_DAYS},
-        )
+    with duckdb.connect(str(warehouse), config=SETTINGS.duckdb_config) as con:
+        ensure_tables(con)
+        history = query("segments/customer_history")
+        replace_days(con, catalog.CUSTOMER_HISTORY, Window(START, END), history, {"attribution_days": ATTRIBUTION_DAYS})
+        return con.execute("SELECT count(*) FROM snapshot_on($day)", {"day": END - timedelta(days=1)}).fetchall()[0][0]
 
 
 def segment_last_day(warehouse: Path) -> int:
     """Fit the segment model on the last day's customers and assign every one of them."""
     from segmentation_pipeline.domain.segments.refit import INPUT_COLUMNS, SegmentationSettings, refit
-    from segmentation_pipeline.sql import catalog
+    from segmentation_pipeline.warehouse import ensure_tables
 
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        snapshot = con.sql(f"SELECT {', '.join(INPUT_COLUMNS)} FROM {catalog.SNAPSHOT} ORDER BY customer_id").df()
-    fitted = refit(snapshot, START + timedelta(days=DAYS - 1), None, SegmentationSettings())
+    last = END - timedelta(days=1)
+    with duckdb.connect(str(warehouse), config=SETTINGS.duckdb_config) as con:
+        ensure_tables(con)
+        columns = ", ".join(INPUT_COLUMNS)
+        snapshot = con.execute(f"SELECT {columns} FROM snapshot_on($day) ORDER BY customer_id", {"day": last}).df()
+    fitted = refit(snapshot, last, None, SegmentationSettings())
     return len(fitted.assign(snapshot))
 
 
-# Stages run after generate, raw load and staging in some scenarios.
-FOLLOW_UP_STAGES: dict[str, list[tuple[str, Callable[[Path], int]]]] = {
-    "1m_segments": [("snapshot", snapshot_last_day), ("segmentation", segment_last_day)],
-}
-
-
-def write_reports(figures: list[StageFigures], out_dir: Path, serving: LatencyFigures | None = None) -> None:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    machine = {"python": platform.python_version(), "cpus": multiprocessing.cpu_count(), "duckdb": duckdb.__version__}
-    rows = [asdict(f) | {"rows_per_second": round(f.rows_per_second)} for f in figures]
-    report = {"machine": machine, "stages": rows} | ({"serving": asdict(serving)} if serving else {})
-    (out_dir / "benchmark.json").write_text(json.dumps(report, indent=2))
-    lines = [
-        "| scenario | stage | rows | seconds | peak RSS MiB | rows/s |",
-        "|---|---|---:|---:|---:|---:|",
-        *(
-            f"| {f.scenario} | {f.stage} | {f.rows:,} | {f.seconds:.1f} | {f.peak_rss_mib:.0f} | "
-            f"{f.rows_per_second:,.0f} |"
-            for f in figures
-        ),
+def large_shop(scenario: str, bench: Path, figures: list[Figure]) -> None:
+    folder, warehouse = bench / f"shop_{scenario}", bench / f"{scenario}.duckdb"
+    warehouse.unlink(missing_ok=True)
+    stages = [
+        ("generate", partial(generate, folder, SHOPS[scenario])),
+        ("raw load", partial(load_raw, folder, warehouse)),
+        ("staging", partial(stage, warehouse)),
     ]
-    if serving:
-        lines += [
-            "",
-            "| scoring API | requests | rate/s | p50 ms | p95 ms | p99 ms | max ms | errors | server CPU ms/request |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-            (
-                f"| 5-line orders | {serving.requests:,} | {serving.rate:.0f} | {serving.p50_ms:.1f} | "
-                f"{serving.p95_ms:.1f} | {serving.p99_ms:.1f} | {serving.max_ms:.1f} | {serving.errors} | "
-                f"{serving.server_cpu_ms_per_request:.1f} |"
-            ),
+    if scenario == "1m_segments":
+        stages += [
+            ("history", partial(history_last_day, warehouse)),
+            ("segmentation", partial(segment_last_day, warehouse)),
         ]
-    (out_dir / "benchmark.md").write_text("\n".join(lines) + "\n")
+    for name, work in stages:
+        rows, seconds, peak = in_process(work)
+        record(figures, Figure(scenario, name, round(seconds, 1), round(peak), rows))
+
+
+# --------------------------------------------------------------------------- reports
+
+
+def machine() -> dict:
+    memory = next(
+        (line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")), "0"
+    )
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.machine()}, {multiprocessing.cpu_count()} cores, {int(memory) / 2**20:.0f} GiB",
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+        "load average at the start": " ".join(f"{x:.1f}" for x in os.getloadavg()),
+    }
+
+
+def markdown(figures: list[Figure], summary: dict, about: dict) -> str:
+    lines = [
+        "# Benchmark results",
+        "",
+        "Written by `make bench` (`segmentation_pipeline/benchmark.py`); do not edit by hand.",
+        "",
+    ]
+    lines += [f"- {k}: {v}" for k, v in about.items()]
+    lines += ["", "| scenario | stage | rows | seconds | peak RSS MiB | note |", "|---|---|---:|---:|---:|---|"]
+    lines += [
+        f"| {f.scenario} | {f.stage} | {'' if f.rows is None else f'{f.rows:,}'} | {f.seconds:.1f} | "
+        f"{f.peak_rss_mib:,.0f} | {f.note} |"
+        for f in figures
+    ]
+    for name, values in summary.items():
+        lines += ["", f"**{name}**: " + ", ".join(f"{k} {v}" for k, v in values.items())]
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
-        "--scenario", action="append", choices=sorted([*SCENARIOS, SERVING]), help="default: all but serving"
+        "--scenario", action="append", choices=ALL_SCENARIOS, help="default: " + ", ".join(DEFAULT_SCENARIOS)
     )
     args = parser.parse_args(argv)
-    bench_dir = SETTINGS.data_dir / "bench"
-    figures = []
-    scenarios = args.scenario or list(SCENARIOS)
-    serving = None
-    if SERVING in scenarios:
-        serving = run_load_test(SETTINGS.return_models_dir, SETTINGS.serving_dir, seconds=SERVING_SECONDS)
-        print(f"serving: {serving}")
-    for scenario in (s for s in scenarios if s != SERVING):
-        folder = bench_dir / f"shop_{scenario}"
-        warehouse = bench_dir / f"{scenario}.duckdb"
-        warehouse.unlink(missing_ok=True)
-        figures.append(measure(scenario, "generate", partial(generate, folder, SCENARIOS[scenario])))
-        figures.append(measure(scenario, "raw load", partial(load_raw, folder, warehouse)))
-        figures.append(measure(scenario, "staging", partial(stage, warehouse)))
-        for name, work in FOLLOW_UP_STAGES.get(scenario, []):
-            figures.append(measure(scenario, name, partial(work, warehouse)))
-    write_reports(figures, SETTINGS.reports_dir, serving)
-    print(f"Figures written to {SETTINGS.reports_dir / 'benchmark.json'} and benchmark.md")
+    about, figures, summary = machine(), [], {}
+    bench = SETTINGS.data_dir / "bench"
+    bench.mkdir(parents=True, exist_ok=True)
+    for scenario in args.scenario or DEFAULT_SCENARIOS:
+        if scenario in PIPELINES:
+            summary[scenario] = pipeline(scenario, bench, figures)
+        elif scenario == "online_retail":
+            summary[scenario] = online_retail(bench, figures)
+        elif scenario == "serving":
+            from segmentation_pipeline.serving.load_test import run_load_test
+
+            summary[scenario] = asdict(run_load_test(SETTINGS.return_models_dir, SETTINGS.serving_dir, seconds=60))
+        else:
+            large_shop(scenario, bench, figures)
+    if {"pipeline", "pipeline_4y"} <= summary.keys():
+        growth = summary["pipeline_4y"]["refresh_run_seconds"] / summary["pipeline"]["refresh_run_seconds"]
+        summary["refresh with twice the history"] = {"ratio": round(growth, 2)}
+    report = {**about, "figures": [asdict(f) for f in figures], "summary": summary}
+    SETTINGS.reports_dir.mkdir(parents=True, exist_ok=True)
+    (SETTINGS.reports_dir / "benchmark.json").write_text(json.dumps(report, indent=2, default=str))
+    text = markdown(figures, summary, about)
+    (SETTINGS.reports_dir / "benchmark.md").write_text(text)
+    (PROJECT_ROOT / "docs" / "benchmark-results.md").write_text(text)
+    print(f"Figures written to {SETTINGS.reports_dir / 'benchmark.md'} and docs/benchmark-results.md")
 
 
 if __name__ == "__main__":

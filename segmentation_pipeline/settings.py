@@ -38,7 +38,14 @@ class Settings:
     synthetic_seed: int
     return_models_dir: Path
     segment_models_dir: Path
+    duckdb_memory_limit: str
+    duckdb_temp_dir: Path
     timezone: str = "UTC"
+
+    @property
+    def duckdb_config(self) -> dict[str, str]:
+        """DuckDB settings of every warehouse connection: the memory it may hold, and where it spills beyond."""
+        return {"memory_limit": self.duckdb_memory_limit, "temp_directory": str(self.duckdb_temp_dir)}
 
 
 def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
@@ -75,6 +82,10 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         segment_models_dir=Path(
             env.get("SEGMENTATION_SEGMENT_MODELS_DIR", data_dir / "models" / "segments" / warehouse_path.stem)
         ).resolve(),
+        # DuckDB's own default is 80% of the machine's memory; 2 GB keeps a run's peak near 3 GB on
+        # any machine, and larger sorts and joins spill to the temp folder instead.
+        duckdb_memory_limit=env.get("SEGMENTATION_DUCKDB_MEMORY_LIMIT", "2GB"),
+        duckdb_temp_dir=Path(env.get("SEGMENTATION_DUCKDB_TEMP_DIR", warehouse_path.parent / "duckdb_tmp")).resolve(),
     )
 
 

@@ -38,6 +38,8 @@ class SourceResource(dg.ConfigurableResource):
     partitions_end: str | None = None
     synthetic_customers: int = 60_000
     synthetic_seed: int = 42
+    cache_dir: str | None = None
+    """Where a source keeps what it derives from its files once (e.g. parsed CSV as Parquet)."""
 
     def reader(self) -> RawSource:
         return build_source(
@@ -47,6 +49,7 @@ class SourceResource(dg.ConfigurableResource):
             partitions_end=self.partitions_end,
             synthetic_customers=self.synthetic_customers,
             synthetic_seed=self.synthetic_seed,
+            cache_dir=Path(self.cache_dir) if self.cache_dir else None,
         )
 
     def customer_truth_path(self) -> Path | None:
@@ -84,7 +87,7 @@ class Artifacts(dg.ConfigurableResource):
 def build_resources(settings: Settings = SETTINGS) -> dict[str, dg.ConfigurableResource]:
     """Every resource, from settings: one code path, swapped per environment by configuration."""
     return {
-        "warehouse": Warehouse(database=str(settings.warehouse_path)),
+        "warehouse": Warehouse(database=str(settings.warehouse_path), connection_config=settings.duckdb_config),
         "artifacts": Artifacts(
             exports_dir=str(settings.exports_dir),
             serving_dir=str(settings.serving_dir),
@@ -99,6 +102,7 @@ def build_resources(settings: Settings = SETTINGS) -> dict[str, dg.ConfigurableR
             partitions_end=settings.partitions_end,
             synthetic_customers=settings.synthetic_customers,
             synthetic_seed=settings.synthetic_seed,
+            cache_dir=str(settings.data_dir / "sources"),
         ),
     }
 

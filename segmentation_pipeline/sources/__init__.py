@@ -20,12 +20,13 @@ def build_source(
     partitions_end: str | None,
     synthetic_customers: int,
     synthetic_seed: int,
+    cache_dir: Path | None = None,
 ) -> RawSource:
     """The source reader chosen by configuration."""
     if kind == "files":
         return FilesSource(path)
     if kind == "online_retail":
-        return OnlineRetailSource(path)
+        return OnlineRetailSource(path, cache_dir)
     if not partitions_end:
         raise SourceError("the synthetic source needs an end date (SEGMENTATION_END_DATE)")
     start = date.fromisoformat(partitions_start)

@@ -83,10 +83,35 @@ def lines_sql(path: Path, col: dict[str, str]) -> str:
 @dataclass(frozen=True)
 class OnlineRetailSource:
     path: Path
+    cache_dir: Path | None = None
+    """Where the file's parsed lines are kept as Parquet, so later reads skip the CSV (None: no cache)."""
+
+    def _cache(self) -> Path | None:
+        """The Parquet copy of this version of the file (its size and modification time name it)."""
+        if self.cache_dir is None:
+            return None
+        stat = self.path.stat()
+        return self.cache_dir / f"{self.path.name.split('.')[0]}_{stat.st_size}_{stat.st_mtime_ns}.parquet"
 
     def prepare(self) -> None:
+        """Check the file is there and parse it once into the Parquet cache."""
         if not self.path.exists():
             raise SourceError(f"{self.path}: Online Retail file not found (set SEGMENTATION_SOURCE_PATH)")
+        cache = self._cache()
+        if cache is None or cache.exists():
+            return
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache.with_name(f".{cache.name}.partial")
+        with duckdb.connect() as con:
+            lines = lines_sql(self.path, self._columns(con))
+            con.execute(f"COPY (SELECT * FROM {lines}) TO '{partial}' (FORMAT parquet)").fetchall()
+        partial.rename(cache)
+
+    def _lines(self, con: duckdb.DuckDBPyConnection) -> str:
+        cache = self._cache()
+        if cache is not None and cache.exists():
+            return f"read_parquet({sql_literal(cache)})"
+        return lines_sql(self.path, self._columns(con))
 
     def _columns(self, con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         relation = f"read_csv({sql_literal(self.path)}, all_varchar = true, header = true)"
@@ -98,7 +123,7 @@ class OnlineRetailSource:
             "returns": self._returns,
             "customers": self._customers,
         }.get(table.name)
-        return builder(table, lines_sql(self.path, self._columns(con))) if builder else empty_table_sql(table)
+        return builder(table, self._lines(con)) if builder else empty_table_sql(table)
 
     def _transactions(self, table: Table, lines: str) -> str:
         return contract_select(

@@ -9,6 +9,8 @@ that of a typical line; ``strongest`` names the features that push furthest.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,6 +126,20 @@ class ReturnModel:
     def __post_init__(self) -> None:
         self.columns = ColumnLookup.of(self.pipeline[0])
 
+    @contextmanager
+    def threads(self, count: int) -> Iterator[None]:
+        """Inside the block a forest predicts on ``count`` threads (boosting follows its OpenMP limit)."""
+        estimator = self.pipeline[-1]
+        before = estimator.get_params().get("n_jobs")
+        if before is None:
+            yield
+            return
+        estimator.set_params(n_jobs=count)
+        try:
+            yield
+        finally:
+            estimator.set_params(n_jobs=before)
+
     def raw_scores(self, features: pd.DataFrame) -> np.ndarray:
         """The pipeline's uncalibrated score of every line, computed through ``columns``."""
         return self.pipeline[-1].predict_proba(self.columns.matrix(features))[:, 1]
@@ -163,11 +179,14 @@ def strongest(effects: np.ndarray, top: int) -> list[tuple[str, float]]:
 LINE_SCORE_KEYS = ("order_id", "line_no", "customer_id", "product_id", "order_ts", "as_of_day")
 
 
-def line_scores(model: ReturnModel, facts: pd.DataFrame, explained_from: pd.Timestamp, top: int = 3) -> pd.DataFrame:
+def line_scores(
+    model: ReturnModel, facts: pd.DataFrame, explained_from: pd.Timestamp, top: int = 3, threads: int = 2
+) -> pd.DataFrame:
     """Scores of past order lines (``FACT_COLUMNS`` and ``as_of_day``) for the batch tables and exports:
     each line's keys with ``return_probability``, ``model_version`` and, for the lines ordered at or
     after ``explained_from``, ``top_factors`` (text, e.g. "price_vs_usual +0.120, quantity -0.031";
-    empty for earlier lines, which only feed the customers' expected return rates)."""
+    empty for earlier lines, which only feed the customers' expected return rates). A forest
+    predicts on ``threads`` threads here (a saved model predicts single orders on one)."""
     scored = facts[list(LINE_SCORE_KEYS)].reset_index(drop=True)
     scored["return_probability"] = pd.Series(dtype="float64")
     scored["top_factors"] = pd.Series(dtype="str")
@@ -175,10 +194,11 @@ def line_scores(model: ReturnModel, facts: pd.DataFrame, explained_from: pd.Time
     if facts.empty:
         return scored
     features = build_features(facts)
-    scored["return_probability"] = model.predict(features)
-    recent = (pd.to_datetime(facts["order_ts"]) >= explained_from).to_numpy()
-    if recent.any():
-        _, effects = model.effects(features[recent])
-        texts = [", ".join(f"{name} {move:+.3f}" for name, move in strongest(e, top)) for e in effects]
-        scored.loc[recent, "top_factors"] = texts
+    with model.threads(threads):
+        scored["return_probability"] = model.predict(features)
+        recent = (pd.to_datetime(facts["order_ts"]) >= explained_from).to_numpy()
+        if recent.any():
+            _, effects = model.effects(features[recent])
+            texts = [", ".join(f"{name} {move:+.3f}" for name, move in strongest(e, top)) for e in effects]
+            scored.loc[recent, "top_factors"] = texts
     return scored

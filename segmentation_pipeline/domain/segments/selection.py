@@ -212,14 +212,15 @@ def compare_algorithms(
     k_kmeans: int,
     k_values: Iterable[int],
     seed: int = 0,
-    sample_size: int = 10_000,
-    fit_size: int | None = 20_000,
+    sample_size: int = 4_000,
+    fit_size: int | None = 5_000,
 ) -> pd.DataFrame:
     """K-means against a Gaussian mixture on the same customers, for the run metadata.
 
     One row per algorithm: ``algorithm``, chosen ``k``, ``selected_by`` (k-means: ``k_kmeans``,
-    the k the ``choose_k`` rule gave the model in force; Gaussian mixture: lowest BIC over ``k_values``), ``silhouette`` and
-    ``davies_bouldin`` of the chosen model on one shared seeded sample of at most
+    the k the ``choose_k`` rule gave the model in force; Gaussian mixture: lowest BIC over
+    ``k_values``), ``silhouette`` and ``davies_bouldin`` of the chosen model on one shared seeded
+    sample of at most
     ``sample_size`` rows, and ``bic`` (mixture only). Both are fitted on a seeded sample of
     at most ``fit_size`` rows (``None``: all rows), since mixtures with full covariances are
     slow and this comparison only informs the choice of method.
