@@ -192,7 +192,7 @@ def pipeline(scenario: str, bench: Path, figures: list[Figure]) -> dict:
         figures, Figure(scenario, "first run (all days but one)", round(wall, 1), round(peak), note=f"run {run:.1f} s")
     )
     export_shop(shop, exports, last)
-    wall, peak, run = run_pipeline(env, folder / "refresh.log")
+    wall, peak, run = run_pipeline(env, folder / "refresh.log", "--day", str(last))
     record(
         figures,
         Figure(scenario, "daily refresh (one new day)", round(run, 1), round(peak), note=f"process {wall:.1f} s"),
@@ -244,12 +244,17 @@ def generate(folder: Path, customers: int) -> int:
         return con.sql(f"SELECT count(*) FROM read_parquet('{folder}/transactions.parquet')").fetchall()[0][0]
 
 
+def duckdb_config(warehouse: Path) -> dict[str, str]:
+    """The pipeline's DuckDB settings, spilling beside the benchmark's warehouse."""
+    return {**SETTINGS.duckdb_config, "temp_directory": str(warehouse.parent / "duckdb_tmp")}
+
+
 def load_raw(folder: Path, warehouse: Path) -> int:
     from segmentation_pipeline.domain.contract import TABLES
     from segmentation_pipeline.sources.files import FilesSource
     from segmentation_pipeline.warehouse import Window, load_raw_window
 
-    with duckdb.connect(str(warehouse), config=SETTINGS.duckdb_config) as con:
+    with duckdb.connect(str(warehouse), config=duckdb_config(warehouse)) as con:
         return sum(load_raw_window(con, FilesSource(folder), TABLES[name], Window(START, END)) for name in ORDER)
 
 
@@ -257,7 +262,7 @@ def stage(warehouse: Path) -> int:
     from segmentation_pipeline.domain.contract import TABLES
     from segmentation_pipeline.warehouse import Window, stage_window
 
-    with duckdb.connect(str(warehouse), config=SETTINGS.duckdb_config) as con:
+    with duckdb.connect(str(warehouse), config=duckdb_config(warehouse)) as con:
         return sum(stage_window(con, TABLES[name], Window(START, END)).raw for name in ORDER)
 
 
@@ -267,7 +272,7 @@ def history_last_day(warehouse: Path) -> int:
     from segmentation_pipeline.sql import catalog, query
     from segmentation_pipeline.warehouse import Window, ensure_tables, replace_days
 
-    with duckdb.connect(str(warehouse), config=SETTINGS.duckdb_config) as con:
+    with duckdb.connect(str(warehouse), config=duckdb_config(warehouse)) as con:
         ensure_tables(con)
         history = query("segments/customer_history")
         replace_days(con, catalog.CUSTOMER_HISTORY, Window(START, END), history, {"attribution_days": ATTRIBUTION_DAYS})
@@ -280,7 +285,7 @@ def segment_last_day(warehouse: Path) -> int:
     from segmentation_pipeline.warehouse import ensure_tables
 
     last = END - timedelta(days=1)
-    with duckdb.connect(str(warehouse), config=SETTINGS.duckdb_config) as con:
+    with duckdb.connect(str(warehouse), config=duckdb_config(warehouse)) as con:
         ensure_tables(con)
         columns = ", ".join(INPUT_COLUMNS)
         snapshot = con.execute(f"SELECT {columns} FROM snapshot_on($day) ORDER BY customer_id", {"day": last}).df()

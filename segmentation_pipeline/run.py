@@ -1,11 +1,13 @@
 """Command line: materialise the whole pipeline, or rebuild a range of days, into the local Dagster instance.
 
     python -m segmentation_pipeline.run                       # every new or changed day of the window
+    python -m segmentation_pipeline.run --day 2025-12-31      # the nightly refresh of a day
     python -m segmentation_pipeline.run --start 2025-03-01 --end 2025-03-07   # a backfill (end inclusive)
 
-Without a range, the run takes every month of the window and stages the days whose source rows
-are new or changed (on a new warehouse: all of them). A backfill restages every day of the months
-that hold the range, whether its source rows changed or not, and the histories from there on.
+Without a day or range, the run takes every month of the window and stages the days whose source
+rows are new or changed (on a new warehouse: all of them). With a day it takes the month holding
+it, as the nightly schedule does for yesterday. A backfill restages every day of the months that
+hold the range, whether its source rows changed or not, and the histories from there on.
 
 Prints a line per step as it finishes (asset, rows, seconds, checks) and a summary; Dagster's full
 event log goes to a file under the reports folder. Runs are recorded in DAGSTER_HOME, so they show
@@ -173,6 +175,7 @@ def materialize_range(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--day", help="refresh the month holding this day, as the nightly schedule does")
     parser.add_argument("--start", help="first day to materialise (default: first partition)")
     parser.add_argument("--end", help="last day to materialise, inclusive (default: last partition)")
     parser.add_argument("--write-instance-config", action="store_true", help="write DAGSTER_HOME/dagster.yaml")
@@ -198,8 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("py.warnings").propagate = False
     warnings.simplefilter("default")
     keys = monthly_partitions.get_partition_keys()
-    first = month_key(date.fromisoformat(args.start)) if args.start else keys[0]
-    last = month_key(date.fromisoformat(args.end)) if args.end else keys[-1]
+    first = month_key(date.fromisoformat(args.start or args.day)) if args.start or args.day else keys[0]
+    last = month_key(date.fromisoformat(args.end or args.day)) if args.end or args.day else keys[-1]
     backfill = bool(args.start or args.end)
     what = "every day restaged" if backfill else "new or changed days staged"
     print(f"Months {first} .. {last} ({what}): every asset and check, listed as each finishes", flush=True)

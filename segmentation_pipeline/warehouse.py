@@ -173,8 +173,8 @@ def quarantine_unplaced_rows(
     ensure_tables(con)
     summary: dict[str, int] = {}
     for table in tables:
-        source_select = source.table_sql(con, table)
-        run_in_transaction(con, unplaced_rows_sql(table, source_select), {"now": now, "first_day": first_day})
+        params = {"now": now, "first_day": first_day, "end": last_day_end}
+        run_in_transaction(con, unplaced_rows_sql(table, source.table_sql(con, table)), params)
         summary |= {
             f"{table.name}:{reason}": n
             for reason, n in con.execute(
@@ -183,14 +183,9 @@ def quarantine_unplaced_rows(
                 {"table": table.name},
             ).fetchall()
         }
-        if last_day_end is not None:
-            pending = con.execute(
-                f"SELECT count(*) FROM ({source_select}) WHERE _event_ts >= CAST($end AS TIMESTAMP) "
-                "AND _event_ts <= $now",
-                {"end": last_day_end, "now": now},
-            ).fetchall()[0][0]
-            if pending:
-                summary[f"{table.name}:pending"] = pending
+        pending = con.sql("SELECT count(*) FROM unplaced WHERE pending").fetchall()[0][0]
+        if pending:
+            summary[f"{table.name}:pending"] = pending
     return summary
 
 

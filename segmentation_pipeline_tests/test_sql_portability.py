@@ -9,7 +9,14 @@ from sqlglot.errors import ErrorLevel
 
 from segmentation_pipeline.domain.contract import TABLES
 from segmentation_pipeline.sql import SQL_DIR
-from segmentation_pipeline.sql.staging import create_tables_sql, load_raw_sql, stage_sql, unbalanced_days_sql
+from segmentation_pipeline.sql.staging import (
+    create_tables_sql,
+    load_raw_sql,
+    source_days_sql,
+    stage_sql,
+    unbalanced_days_sql,
+    unplaced_rows_sql,
+)
 
 FILES = sorted(SQL_DIR.rglob("*.sql"))
 RENDERED = {
@@ -17,6 +24,8 @@ RENDERED = {
     **{f"stage_{name}": stage_sql(table) for name, table in TABLES.items()},
     **{f"load_raw_{name}": load_raw_sql(table, "SELECT 1") for name, table in TABLES.items()},
     **{f"unbalanced_days_{name}": unbalanced_days_sql(table) for name, table in TABLES.items()},
+    **{f"source_days_{name}": source_days_sql(table, "SELECT 1") for name, table in TABLES.items()},
+    **{f"unplaced_{t.name}": unplaced_rows_sql(t, "SELECT 1") for t in TABLES.values() if t.event_ts},
 }
 
 

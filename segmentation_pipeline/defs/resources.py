@@ -23,6 +23,8 @@ class Warehouse(DuckDBResource):
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         Path(self.database).parent.mkdir(parents=True, exist_ok=True)
+        if "temp_directory" in self.connection_config:
+            Path(self.connection_config["temp_directory"]).parent.mkdir(parents=True, exist_ok=True)
         with super().get_connection() as con:
             con.execute("SET enable_progress_bar = false").fetchall()  # keeps run logs readable
             ensure_tables(con)

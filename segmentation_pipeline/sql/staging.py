@@ -158,26 +158,32 @@ SELECT *, CAST(_event_ts AS DATE) AS _partition_date FROM ({source_select}) AS s
 
 
 def unplaced_rows_sql(table: Table, source_select: str) -> str:
-    """Replace the quarantined source rows that belong to no event day.
+    """Replace the quarantined source rows that belong to no event day, in one scan of the source.
 
-    A row is unplaced when its event timestamp is missing, unparseable, later
-    than `$now` or earlier than `$first_day`. Such rows carry no partition date.
+    A row is unplaced when its event timestamp is missing, unparseable, later than `$now` or
+    earlier than `$first_day`; such rows carry no partition date. The temp table `unplaced`
+    keeps them and the rows dated from `$end` (the end of the last partition) to `$now`, which
+    wait for their partition (`pending`).
     """
     ts = table.event_ts
     raw_values = ", ".join(f"{c} := {c}" for c in table.column_names)
     return f"""
-DELETE FROM {QUARANTINE} WHERE table_name = '{table.name}' AND partition_date IS NULL;
-INSERT INTO {QUARANTINE}
-SELECT '{table.name}', NULL, _source_file, _source_row, unplaced_reason, '{ts}', to_json(struct_pack({raw_values}))
-FROM (
+CREATE OR REPLACE TEMP TABLE unplaced AS
+SELECT * FROM (
   SELECT *, CASE
       WHEN NULLIF(TRIM({ts}), '') IS NULL THEN 'missing_value'
       WHEN _event_ts IS NULL THEN 'unparseable_value'
       WHEN _event_ts > $now THEN 'future_timestamp'
       WHEN _event_ts < CAST($first_day AS TIMESTAMP) THEN 'before_first_partition'
-    END AS unplaced_reason
+    END AS unplaced_reason,
+    COALESCE(_event_ts >= CAST($end AS TIMESTAMP) AND _event_ts <= $now, false) AS pending
   FROM ({source_select}) AS src
 ) AS judged
+WHERE unplaced_reason IS NOT NULL OR pending;
+DELETE FROM {QUARANTINE} WHERE table_name = '{table.name}' AND partition_date IS NULL;
+INSERT INTO {QUARANTINE}
+SELECT '{table.name}', NULL, _source_file, _source_row, unplaced_reason, '{ts}', to_json(struct_pack({raw_values}))
+FROM unplaced
 WHERE unplaced_reason IS NOT NULL;
 """
 

@@ -1,4 +1,4 @@
-"""Asset checks that gate every refresh.
+"""Asset checks that gate every refresh, one step of checks per staging table.
 
 Blocking (ERROR) checks stop downstream assets in the same run: every raw row
 is staged or quarantined, and each staging table meets its expectation suite.
@@ -20,70 +20,46 @@ from segmentation_pipeline.warehouse import Window, last_refresh, reconcile, unb
 TRAILING_DAYS = 28
 
 
-def build_reconciliation_check(table: Table) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=f"stg_{table.name}",
-        name="raw_rows_reconcile",
-        blocking=True,
-        description=(
-            "Every raw row is either staged or quarantined: raw = staged + quarantined, "
-            + ("for each day of the run." if table.partitioned else "for the whole table.")
-        ),
+def reconciliation(con: duckdb.DuckDBPyConnection, table: Table, window: Window) -> dg.AssetCheckResult:
+    """Every raw row of the window is either staged or quarantined, day by day."""
+    counts = reconcile(con, table, window)
+    broken_days = unbalanced_days(con, table, window) if table.partitioned else []
+    listing = "| day | raw | staged | quarantined |\n|---|---:|---:|---:|\n" + "\n".join(
+        f"| {day} | {c.raw} | {c.staged} | {c.quarantined} |" for day, c in broken_days[:20]
     )
-    def reconciliation_check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
-        window = event_window(context)
-        with warehouse.get_connection() as con:
-            counts = reconcile(con, table, window)
-            broken_days = unbalanced_days(con, table, window) if table.partitioned else []
-        listing = "| day | raw | staged | quarantined |\n|---|---:|---:|---:|\n" + "\n".join(
-            f"| {day} | {c.raw} | {c.staged} | {c.quarantined} |" for day, c in broken_days[:20]
-        )
-        return dg.AssetCheckResult(
-            passed=counts.balanced and not broken_days,
-            metadata={
-                "raw": counts.raw,
-                "staged": counts.staged,
-                "quarantined": counts.quarantined,
-                "unaccounted": counts.raw - counts.staged - counts.quarantined,
-                "unbalanced days": dg.MetadataValue.md(listing if broken_days else "_none_"),
-            },
-        )
-
-    return reconciliation_check
-
-
-def build_expectations_check(table: Table) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=f"stg_{table.name}",
-        name="expectations",
-        blocking=True,
-        description=(
-            "Great Expectations suite: schema, keys not null and unique, value ranges, allowed values, "
-            "event timestamps inside the partition."
-        ),
+    return dg.AssetCheckResult(
+        check_name="raw_rows_reconcile",
+        passed=counts.balanced and not broken_days,
+        metadata={
+            "raw": counts.raw,
+            "staged": counts.staged,
+            "quarantined": counts.quarantined,
+            "unaccounted": counts.raw - counts.staged - counts.quarantined,
+            "unbalanced days": dg.MetadataValue.md(listing if broken_days else "_none_"),
+        },
     )
-    def expectations_check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
-        from segmentation_pipeline.domain.quality.expectations import validate_staging
 
-        window = event_window(context)
-        with warehouse.get_connection() as con:
-            frame = con.execute(
-                f"SELECT * FROM staging.{table.name} WHERE {window_filter(table)}",
-                window.params if table.partitioned else {},
-            ).df()
-        bounds = (window.start, window.end) if table.partitioned else (None, None)
-        result = validate_staging(table, frame, *[_midnight(d) for d in bounds])
-        return dg.AssetCheckResult(
-            passed=result.success,
-            metadata={
-                "rows checked": len(frame),
-                "expectations": len(result.outcomes),
-                "failed": len(result.failures),
-                "result": dg.MetadataValue.md(result.to_markdown()),
-            },
-        )
 
-    return expectations_check
+def expectations(con: duckdb.DuckDBPyConnection, table: Table, window: Window) -> dg.AssetCheckResult:
+    """The table's Great Expectations suite on the window's staged rows."""
+    from segmentation_pipeline.domain.quality.expectations import validate_staging
+
+    frame = con.execute(
+        f"SELECT * FROM staging.{table.name} WHERE {window_filter(table)}",
+        window.params if table.partitioned else {},
+    ).df()
+    bounds = (window.start, window.end) if table.partitioned else (None, None)
+    result = validate_staging(table, frame, *[_midnight(d) for d in bounds])
+    return dg.AssetCheckResult(
+        check_name="expectations",
+        passed=result.success,
+        metadata={
+            "rows checked": len(frame),
+            "expectations": len(result.outcomes),
+            "failed": len(result.failures),
+            "result": dg.MetadataValue.md(result.to_markdown()),
+        },
+    )
 
 
 def _midnight(day: date | None) -> datetime | None:
@@ -92,8 +68,8 @@ def _midnight(day: date | None) -> datetime | None:
 
 # Daily metrics a warning check watches: one value per day from $first to $last (NULL where undefined).
 DAILY_METRICS = {
-    "stg_transactions": ("orders", "ingest/daily_orders"),
-    "stg_returns": ("returned lines per order line", "ingest/returned_lines_per_order_line"),
+    "transactions": ("orders", "ingest/daily_orders"),
+    "returns": ("returned lines per order line", "ingest/returned_lines_per_order_line"),
 }
 
 
@@ -106,49 +82,80 @@ def daily_series(
     return [(day, float("nan") if value is None else float(value)) for day, value in rows]
 
 
-def build_volume_check(asset_name: str) -> dg.AssetChecksDefinition:
-    metric, metric_query = DAILY_METRICS[asset_name]
+def daily_volume(con: duckdb.DuckDBPyConnection, table: Table, window: Window) -> dg.AssetCheckResult:
+    """Each day the latest staging of the table wrote, within the window, against its trailing weeks."""
+    from segmentation_pipeline.domain.quality.volume import daily_anomalies
 
-    @dg.asset_check(
-        asset=asset_name,
-        name="daily_volume_in_trailing_range",
-        description=(
-            f"Warns when a day's {metric} moves more than 4 robust spreads, and more than a factor 1.75, "
-            f"from the median of the same weekday in the trailing {TRAILING_DAYS} days. Judges the days "
-            "the latest staging of the table wrote, within the run's months."
-        ),
+    metric, metric_query = DAILY_METRICS[table.name]
+    staged = last_refresh(con, f"stg_{table.name}") or window
+    window = Window(max(window.start, staged.start), min(window.end, staged.end))
+    series = daily_series(con, query(metric_query), window, first_day())
+    judged = [(day, a) for day, a in daily_anomalies(metric, series, window.start, TRAILING_DAYS) if day < window.end]
+    flagged = [(day, a) for day, a in judged if a.is_anomaly]
+    listing = "| day | value | trailing median | band |\n|---|---:|---:|---|\n" + "\n".join(
+        f"| {day} | {a.value:.3f} | {a.baseline_median:.3f} | {a.lower:.3f} – {a.upper:.3f} |"
+        for day, a in flagged[:20]
     )
-    def volume_check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
-        from segmentation_pipeline.domain.quality.volume import daily_anomalies
+    return dg.AssetCheckResult(
+        check_name="daily_volume_in_trailing_range",
+        passed=not flagged,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "days judged": len(judged),
+            "days flagged": len(flagged),
+            "flagged days": dg.MetadataValue.md(listing if flagged else "_none_"),
+        },
+    )
 
+
+def check_specs(table: Table) -> list[dg.AssetCheckSpec]:
+    asset = f"stg_{table.name}"
+    specs = [
+        dg.AssetCheckSpec(
+            "raw_rows_reconcile",
+            asset=asset,
+            blocking=True,
+            description="Every raw row is either staged or quarantined: raw = staged + quarantined, "
+            + ("for each day of the run's months." if table.partitioned else "for the whole table."),
+        ),
+        dg.AssetCheckSpec(
+            "expectations",
+            asset=asset,
+            blocking=True,
+            description="Great Expectations suite: schema, keys not null and unique, value ranges, allowed values, "
+            "event timestamps inside the partition.",
+        ),
+    ]
+    if table.name in DAILY_METRICS:
+        metric = DAILY_METRICS[table.name][0]
+        specs.append(
+            dg.AssetCheckSpec(
+                "daily_volume_in_trailing_range",
+                asset=asset,
+                description=f"Warns when a day's {metric} moves more than 4 robust spreads, and more than a factor "
+                f"1.75, from the median of the same weekday in the trailing {TRAILING_DAYS} days. Judges the days "
+                "the latest staging of the table wrote, within the run's months.",
+            )
+        )
+    return specs
+
+
+CHECKS = {
+    "raw_rows_reconcile": reconciliation,
+    "expectations": expectations,
+    "daily_volume_in_trailing_range": daily_volume,
+}
+
+
+def build_table_checks(table: Table) -> dg.AssetChecksDefinition:
+    @dg.multi_asset_check(name=f"stg_{table.name}_checks", specs=check_specs(table), can_subset=True)
+    def table_checks(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
         window = event_window(context)
         with warehouse.get_connection() as con:
-            staged = last_refresh(con, asset_name) or window
-            window = Window(max(window.start, staged.start), min(window.end, staged.end))
-            series = daily_series(con, query(metric_query), window, first_day())
-        judged = [
-            (day, a) for day, a in daily_anomalies(metric, series, window.start, TRAILING_DAYS) if day < window.end
-        ]
-        flagged = [(day, a) for day, a in judged if a.is_anomaly]
-        table = "| day | value | trailing median | band |\n|---|---:|---:|---|\n" + "\n".join(
-            f"| {day} | {a.value:.3f} | {a.baseline_median:.3f} | {a.lower:.3f} – {a.upper:.3f} |"
-            for day, a in flagged[:20]
-        )
-        return dg.AssetCheckResult(
-            passed=not flagged,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={
-                "days judged": len(judged),
-                "days flagged": len(flagged),
-                "flagged days": dg.MetadataValue.md(table if flagged else "_none_"),
-            },
-        )
+            for key in sorted(context.selected_asset_check_keys, key=lambda k: k.name):
+                yield CHECKS[key.name](con, table, window)
 
-    return volume_check
+    return table_checks
 
 
-staging_checks = (
-    [build_reconciliation_check(t) for t in TABLES.values()]
-    + [build_expectations_check(t) for t in TABLES.values()]
-    + [build_volume_check(name) for name in DAILY_METRICS]
-)
+staging_checks = [build_table_checks(t) for t in TABLES.values()]

@@ -1,6 +1,6 @@
 """The return model: trained on past order lines, judged on the latest period, promoted through a gate."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import duckdb
@@ -26,18 +26,23 @@ class ReturnModelConfig(dg.Config):
     """A new model is trained once this many more days of data have arrived since the last one."""
     retrain_now: bool = False
     """Train a new model in this run, whatever the cadence."""
+    training_days: int = 730
+    """A model learns from the order lines of this many latest days, so training costs the same
+    however long the history grows."""
 
 
-def labelled_lines(con: duckdb.DuckDBPyConnection, window_days: int) -> pd.DataFrame:
-    """Every order line's facts with its label as far as the staged history knows it."""
+def labelled_lines(con: duckdb.DuckDBPyConnection, window_days: int, training_days: int) -> pd.DataFrame:
+    """The facts of the order lines of the latest `training_days`, each with its label as far as the
+    staged history knows it."""
+    observed_until = con.sql("SELECT observed_until()").fetchall()[0][0]
     return con.execute(
         f"SELECT f.*, l.returned, l.label_known FROM {catalog.LINE_FACTS} AS f "
         f"JOIN ({query('returns/labels')}) AS l USING (order_id, line_no)",
         {
-            "start": datetime(1900, 1, 1),
+            "start": observed_until - timedelta(days=training_days) if observed_until else datetime(1900, 1, 1),
             "end": datetime(9999, 1, 1),
             "window_days": window_days,
-            "observed_until": con.sql("SELECT observed_until()").fetchall()[0][0],
+            "observed_until": observed_until,
         },
     ).df()
 
@@ -60,7 +65,9 @@ def return_model(config: ReturnModelConfig, warehouse: Warehouse, artifacts: Art
     from segmentation_pipeline.domain.returns.gate import too_few_lines, usable
     from segmentation_pipeline.domain.returns.training import train_return_model
 
-    settings = ReturnTrainingSettings(**config.model_dump(exclude={"retrain_every_days", "retrain_now"}))
+    settings = ReturnTrainingSettings(
+        **config.model_dump(exclude={"retrain_every_days", "retrain_now", "training_days"})
+    )
     registry = artifacts.return_models()
     with warehouse.get_connection() as con:
         con.execute(query("returns/model_runs_table")).fetchall()
@@ -75,7 +82,7 @@ def return_model(config: ReturnModelConfig, warehouse: Warehouse, artifacts: Art
             return dg.MaterializeResult(
                 metadata={"decision": f"not retrained: model in production {in_force}", "next training": str(due)}
             )
-        lines = labelled_lines(con, settings.window_days)
+        lines = labelled_lines(con, settings.window_days, config.training_days)
         refusal = too_few_lines(int(lines["label_known"].sum()))
         if refusal:
             record_run(

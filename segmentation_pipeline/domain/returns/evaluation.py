@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from segmentation_pipeline.domain.returns.features import FEATURE_COLUMNS, build_features
+from segmentation_pipeline.domain.returns.model import ReturnModel
 from segmentation_pipeline.domain.returns.settings import ReturnTrainingSettings
 
 BASELINES: dict[str, str] = {
@@ -91,12 +91,13 @@ def score_metrics(returned: np.ndarray, scores: np.ndarray) -> dict[str, float]:
     }
 
 
-def key_factors(pipeline: Any, lines: pd.DataFrame, settings: ReturnTrainingSettings) -> pd.DataFrame:
+def key_factors(model: ReturnModel, lines: pd.DataFrame, settings: ReturnTrainingSettings) -> pd.DataFrame:
     """Which features the model relies on: the drop in ROC AUC when one feature's values are shuffled.
 
-    Permutation importance of the fitted pipeline (raw scores: calibration is monotone, so
-    ROC AUC barely depends on it) on a seeded sample of at most ``importance_max_lines``
-    labelled lines, ``importance_repeats`` shuffles each. Largest drop first.
+    Permutation importance of the model's estimator on its column matrix (raw scores: calibration
+    is monotone, so ROC AUC barely depends on it) on a seeded sample of at most
+    ``importance_max_lines`` labelled lines, ``importance_repeats`` shuffles each. A feature is one
+    column of the matrix, so shuffling the column shuffles the feature. Largest drop first.
     """
     from sklearn.inspection import permutation_importance
 
@@ -104,23 +105,26 @@ def key_factors(pipeline: Any, lines: pd.DataFrame, settings: ReturnTrainingSett
     if len(lines) > settings.importance_max_lines:
         sample = lines.sample(n=settings.importance_max_lines, random_state=settings.seed)
     result = permutation_importance(
-        pipeline,
-        build_features(sample),
+        model.pipeline[-1],
+        model.columns.matrix(build_features(sample)),
         sample["returned"].astype(bool).to_numpy(),
         scoring="roc_auc",
         n_repeats=settings.importance_repeats,
         random_state=settings.seed,
         n_jobs=1,
     )
+    names = [name for name, _ in model.columns.outputs]
     importance = pd.DataFrame(
         {
-            "feature": list(FEATURE_COLUMNS),
+            "feature": names,
             "auc_drop": result.importances_mean,
             "auc_drop_std": result.importances_std,
-            "description": list(FEATURE_COLUMNS.values()),
+            "description": [FEATURE_COLUMNS[name] for name in names],
         }
     )
-    return importance.sort_values("auc_drop", ascending=False, kind="stable").reset_index(drop=True)
+    return importance.sort_values(["auc_drop", "feature"], ascending=[False, True], kind="stable").reset_index(
+        drop=True
+    )
 
 
 def price_band_edges(train_prices: pd.Series, bands: int = 5) -> np.ndarray:

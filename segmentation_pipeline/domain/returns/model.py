@@ -49,6 +49,10 @@ class SigmoidCalibrator:
         return 1.0 / (1.0 + np.exp(-(self.slope * self.log_odds(scores) + self.intercept)))
 
 
+BATCH_ROWS = 256
+"""From this many lines on, categories are coded column-wise rather than value by value."""
+
+
 @dataclass(frozen=True)
 class ColumnLookup:
     """A fitted column step (ordinal-coded categories, numbers passed through) as plain lookups.
@@ -86,14 +90,14 @@ class ColumnLookup:
         return cls(tuple(outputs), unknown)
 
     def matrix(self, features: pd.DataFrame) -> np.ndarray:
-        return np.column_stack(
-            [
-                features[name].to_numpy(dtype=np.float64)
-                if codes is None
-                else np.fromiter((codes.get(v, self.unknown) for v in features[name]), np.float64, len(features))
-                for name, codes in self.outputs
-            ]
-        )
+        return np.column_stack([self._column(features[name], codes) for name, codes in self.outputs])
+
+    def _column(self, values: pd.Series, codes: dict[str, float] | None) -> np.ndarray:
+        if codes is None:
+            return values.to_numpy(dtype=np.float64)
+        if len(values) < BATCH_ROWS:  # an order's few lines: plain dictionary lookups are quickest
+            return np.fromiter((codes.get(v, self.unknown) for v in values), np.float64, len(values))
+        return values.map(codes).astype("float64").fillna(self.unknown).to_numpy()
 
 
 @dataclass(eq=False)

@@ -257,7 +257,7 @@ def _train(
         by_scorer.get("production"),
         settings.gate_margin,
     )
-    importance = key_factors(pipeline, split.test, settings)
+    importance = key_factors(model, split.test, settings)
     for_single_requests(pipeline)
     model.card = model_card(
         version=version,

@@ -2,32 +2,48 @@
 -- customer and day with an order, a return, a service contact or a campaign response (counted
 -- once its attribution window of $attribution_days has closed), from the day of the first
 -- purchase on. Only data dated on or before the row's day counts. The state of any day is the
--- customer's latest row on or before it (`snapshot_on.sql`); what moves every day without an
--- event (recency, tenure) is derived there from the stored timestamps.
-WITH order_days AS (
+-- customer's latest row on or before it (`history_tables.sql`); what moves every day without an
+-- event (recency, tenure) is derived there from the stored timestamps. Only customers with an
+-- event in the window can have a row in it, so only their history is cumulated.
+WITH responses_closed AS (
+    SELECT customer_id, CAST(sent_ts + INTERVAL (CAST($attribution_days AS INTEGER)) DAY AS DATE) AS day, converted
+    FROM staging.campaign_exposures
+    WHERE sent_ts + INTERVAL (CAST($attribution_days AS INTEGER)) DAY < CAST($end AS TIMESTAMP)
+), active AS (
+    SELECT customer_id FROM staging.transactions
+    WHERE order_ts >= CAST($start AS TIMESTAMP) AND order_ts < CAST($end AS TIMESTAMP)
+    UNION SELECT customer_id FROM staging.returns
+    WHERE return_ts >= CAST($start AS TIMESTAMP) AND return_ts < CAST($end AS TIMESTAMP)
+    UNION SELECT customer_id FROM staging.service_interactions
+    WHERE interaction_ts >= CAST($start AS TIMESTAMP) AND interaction_ts < CAST($end AS TIMESTAMP)
+    UNION SELECT customer_id FROM responses_closed WHERE day >= CAST($start AS DATE)
+), order_days AS (
     SELECT customer_id, CAST(order_ts AS DATE) AS day,
            COUNT(DISTINCT order_id) AS orders, SUM(gross_amount) AS gross, SUM(net_amount) AS net,
            SUM(quantity) AS units, MIN(order_ts) AS first_ts, MAX(order_ts) AS last_ts
-    FROM staging.transactions WHERE order_ts < CAST($end AS TIMESTAMP)
+    FROM staging.transactions
+    WHERE order_ts < CAST($end AS TIMESTAMP) AND customer_id IN (SELECT customer_id FROM active)
     GROUP BY ALL
 ), first_category_days AS (
     SELECT customer_id, MIN(CAST(order_ts AS DATE)) AS day, 1 AS new_categories
-    FROM staging.transactions WHERE order_ts < CAST($end AS TIMESTAMP) AND category IS NOT NULL
+    FROM staging.transactions
+    WHERE order_ts < CAST($end AS TIMESTAMP) AND category IS NOT NULL
+      AND customer_id IN (SELECT customer_id FROM active)
     GROUP BY customer_id, category
 ), return_days AS (
     SELECT customer_id, CAST(return_ts AS DATE) AS day, COUNT(*) AS returns,
            SUM(quantity) AS units_returned, SUM(COALESCE(refund_amount, 0)) AS value_returned
-    FROM staging.returns WHERE return_ts < CAST($end AS TIMESTAMP)
+    FROM staging.returns
+    WHERE return_ts < CAST($end AS TIMESTAMP) AND customer_id IN (SELECT customer_id FROM active)
     GROUP BY ALL
 ), contact_days AS (
     SELECT customer_id, CAST(interaction_ts AS DATE) AS day, COUNT(*) AS contacts
-    FROM staging.service_interactions WHERE interaction_ts < CAST($end AS TIMESTAMP)
+    FROM staging.service_interactions
+    WHERE interaction_ts < CAST($end AS TIMESTAMP) AND customer_id IN (SELECT customer_id FROM active)
     GROUP BY ALL
 ), response_days AS (
-    SELECT customer_id, CAST(sent_ts + INTERVAL (CAST($attribution_days AS INTEGER)) DAY AS DATE) AS day,
-           COUNT(*) FILTER (WHERE converted) AS responses
-    FROM staging.campaign_exposures
-    WHERE sent_ts + INTERVAL (CAST($attribution_days AS INTEGER)) DAY < CAST($end AS TIMESTAMP)
+    SELECT customer_id, day, COUNT(*) FILTER (WHERE converted) AS responses
+    FROM responses_closed WHERE customer_id IN (SELECT customer_id FROM active)
     GROUP BY ALL
 ), activity AS (
     SELECT customer_id, day,

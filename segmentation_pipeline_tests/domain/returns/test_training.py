@@ -255,7 +255,8 @@ def test_model_scores_through_its_lookups_exactly_as_through_the_pipeline(lines,
     pipeline = candidate_pipeline(algorithm, SETTINGS).fit(features, lines["returned"].head(3_000))
     for_single_requests(pipeline)  # as a saved model predicts: one thread, one order of summing the trees
     model = ReturnModel("v", algorithm, pipeline, calibrator=None, reference={})
-    scored = features.head(200).copy()
-    scored.loc[:20, "category"] = "never seen"  # unknown to the encoder
-    scored.loc[20:40, "customer_segment"] = scored["customer_segment"].iloc[0]
-    np.testing.assert_array_equal(model.raw_scores(scored), pipeline.predict_proba(scored)[:, 1])
+    for rows in (200, 2_000):  # an order's lines are coded value by value, a batch column by column
+        scored = features.head(rows).copy()
+        scored.loc[:20, "category"] = "never seen"  # unknown to the encoder
+        scored.loc[20:40, "customer_segment"] = scored["customer_segment"].iloc[0]
+        np.testing.assert_array_equal(model.raw_scores(scored), pipeline.predict_proba(scored)[:, 1])
