@@ -17,13 +17,14 @@ import duckdb
 from segmentation_pipeline.domain.contract import Table
 from segmentation_pipeline.sources.base import RawSource
 from segmentation_pipeline.sql import query
-from segmentation_pipeline.sql.catalog import QUARANTINE
+from segmentation_pipeline.sql.catalog import QUARANTINE, REFRESHES
 from segmentation_pipeline.sql.staging import (
     create_tables_sql,
     load_raw_sql,
     source_days_sql,
     stage_sql,
     unbalanced_days_sql,
+    unplaced_counts_sql,
     unplaced_rows_sql,
     window_filter,
 )
@@ -101,7 +102,7 @@ def last_refresh(con: duckdb.DuckDBPyConnection, asset: str) -> Window | None:
     """The days the latest refresh of `asset` wrote, or None before its first."""
     ensure_tables(con)
     rows = con.execute(
-        "SELECT first_day, end_day FROM meta.refreshes WHERE asset = $asset ORDER BY refresh DESC LIMIT 1",
+        f"SELECT first_day, end_day FROM {REFRESHES} WHERE asset = $asset ORDER BY refresh DESC LIMIT 1",
         {"asset": asset},
     ).fetchall()
     return Window(*rows[0]) if rows else None
@@ -172,9 +173,16 @@ def quarantine_unplaced_rows(
     """
     ensure_tables(con)
     summary: dict[str, int] = {}
+    params = {"now": now, "first_day": first_day, "end": last_day_end}
     for table in tables:
-        params = {"now": now, "first_day": first_day, "end": last_day_end}
-        run_in_transaction(con, unplaced_rows_sql(table, source.table_sql(con, table)), params)
+        source_select = source.table_sql(con, table)
+        unplaced, pending = con.execute(unplaced_counts_sql(table, source_select), params).fetchall()[0]
+        held = con.execute(
+            f"SELECT count(*) FROM {QUARANTINE} WHERE table_name = $table AND partition_date IS NULL",
+            {"table": table.name},
+        ).fetchall()[0][0]
+        if unplaced or held:  # the full rows are read only when there is something to quarantine or release
+            run_in_transaction(con, unplaced_rows_sql(table, source_select), params)
         summary |= {
             f"{table.name}:{reason}": n
             for reason, n in con.execute(
@@ -183,7 +191,6 @@ def quarantine_unplaced_rows(
                 {"table": table.name},
             ).fetchall()
         }
-        pending = con.sql("SELECT count(*) FROM unplaced WHERE pending").fetchall()[0][0]
         if pending:
             summary[f"{table.name}:pending"] = pending
     return summary
@@ -195,11 +202,14 @@ def days_to_stage(
     """The days of the window to (re)stage, from the first to the last whose source rows are new,
     changed or gone since they were last staged (every day of the window when forced), or None."""
     ensure_tables(con)
-    con.execute(source_days_sql(table, source.table_sql(con, table)), window.params).fetchall()
+    fingerprints = source_days_sql(table, source.table_sql(con, table))
+    con.execute(fingerprints, params_used(window.params, fingerprints)).fetchall()
     if force:
         return window
     params = {"table": table.name, **window.params}
     days = [row[0] for row in con.execute(query("meta/changed_days"), params).fetchall()]
+    if not table.partitioned:
+        return window if days else None
     return Window(days[0], days[-1] + timedelta(days=1)) if days else None
 
 
@@ -207,10 +217,12 @@ def stage_window(
     con: duckdb.DuckDBPyConnection, table: Table, window: Window, staged_by: str | None = None
 ) -> Reconciliation:
     """Type, check and split the window's raw rows into staging and quarantine. With `staged_by` (after
-    `days_to_stage`), the same transaction records the refresh for the histories and what the source
-    held for each day."""
+    `days_to_stage`), the same transaction records what the source held for each day and, for an
+    event table, the refresh for the histories."""
     ensure_tables(con)
-    script = stage_sql(table) + (query("meta/record_staged") if staged_by else "")
+    script = stage_sql(table)
+    if staged_by:
+        script += query("meta/record_staged") + (query("meta/record_refresh") if table.partitioned else "")
     run_in_transaction(con, script, {**window.params, "asset": staged_by, "table": table.name})
     return reconcile(con, table, window)
 

@@ -15,6 +15,7 @@ from segmentation_pipeline.sql.staging import (
     source_days_sql,
     stage_sql,
     unbalanced_days_sql,
+    unplaced_counts_sql,
     unplaced_rows_sql,
 )
 
@@ -26,6 +27,7 @@ RENDERED = {
     **{f"unbalanced_days_{name}": unbalanced_days_sql(table) for name, table in TABLES.items()},
     **{f"source_days_{name}": source_days_sql(table, "SELECT 1") for name, table in TABLES.items()},
     **{f"unplaced_{t.name}": unplaced_rows_sql(t, "SELECT 1") for t in TABLES.values() if t.event_ts},
+    **{f"unplaced_counts_{t.name}": unplaced_counts_sql(t, "SELECT 1") for t in TABLES.values() if t.event_ts},
 }
 
 

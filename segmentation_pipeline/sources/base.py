@@ -22,8 +22,6 @@ import duckdb
 from segmentation_pipeline.domain.contract import Table
 from segmentation_pipeline.sql.staging import parse_timestamp_sql
 
-LINEAGE_COLUMNS = ("_source_file", "_source_row", "_reject_reason", "_event_ts")
-
 
 class SourceError(ValueError):
     """A source file that cannot be read as its contract table."""

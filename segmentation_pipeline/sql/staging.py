@@ -116,13 +116,20 @@ def window_filter(table: Table, column: str = "_partition_date") -> str:
 
 def source_days_sql(table: Table, source_select: str) -> str:
     """The temp table `source_days`: for each event day of the window ($start, $end), the source's rows
-    and a fingerprint of their values (a changed, added or lost row changes it)."""
+    and a fingerprint of their values (a changed, added or lost row changes it); for a table without
+    event days, one row (day NULL) for the whole table."""
     columns = ", ".join([*table.column_names, "_source_file", "_source_row", "_reject_reason"])
+    day = "CAST(_event_ts AS DATE)" if table.partitioned else "CAST(NULL AS DATE)"
+    placed = (
+        "_event_ts >= CAST($start AS TIMESTAMP) AND _event_ts < CAST($end AS TIMESTAMP)"
+        if table.partitioned
+        else "true"
+    )
     return f"""
 CREATE OR REPLACE TEMP TABLE source_days AS
-SELECT CAST(_event_ts AS DATE) AS day, count(*) AS source_rows, sum(hash({columns})) AS fingerprint
+SELECT {day} AS day, count(*) AS source_rows, sum(hash({columns})) AS fingerprint
 FROM ({source_select}) AS src
-WHERE _event_ts >= CAST($start AS TIMESTAMP) AND _event_ts < CAST($end AS TIMESTAMP)
+WHERE {placed}
 GROUP BY 1
 """
 
@@ -157,19 +164,10 @@ SELECT *, CAST(_event_ts AS DATE) AS _partition_date FROM ({source_select}) AS s
 """
 
 
-def unplaced_rows_sql(table: Table, source_select: str) -> str:
-    """Replace the quarantined source rows that belong to no event day, in one scan of the source.
-
-    A row is unplaced when its event timestamp is missing, unparseable, later than `$now` or
-    earlier than `$first_day`; such rows carry no partition date. The temp table `unplaced`
-    keeps them and the rows dated from `$end` (the end of the last partition) to `$now`, which
-    wait for their partition (`pending`).
-    """
+def _unplaced_judgement(table: Table, source_select: str) -> str:
+    """The source rows with `unplaced_reason` (why no event day holds them, or NULL) and `pending`."""
     ts = table.event_ts
-    raw_values = ", ".join(f"{c} := {c}" for c in table.column_names)
     return f"""
-CREATE OR REPLACE TEMP TABLE unplaced AS
-SELECT * FROM (
   SELECT *, CASE
       WHEN NULLIF(TRIM({ts}), '') IS NULL THEN 'missing_value'
       WHEN _event_ts IS NULL THEN 'unparseable_value'
@@ -177,13 +175,31 @@ SELECT * FROM (
       WHEN _event_ts < CAST($first_day AS TIMESTAMP) THEN 'before_first_partition'
     END AS unplaced_reason,
     COALESCE(_event_ts >= CAST($end AS TIMESTAMP) AND _event_ts <= $now, false) AS pending
-  FROM ({source_select}) AS src
-) AS judged
-WHERE unplaced_reason IS NOT NULL OR pending;
+  FROM ({source_select}) AS src"""
+
+
+def unplaced_counts_sql(table: Table, source_select: str) -> str:
+    """How many source rows are unplaced and how many pending; reads only the timestamp column."""
+    judged = _unplaced_judgement(table, source_select)
+    return (
+        f"SELECT count(*) FILTER (WHERE unplaced_reason IS NOT NULL), count(*) FILTER (WHERE pending) FROM ({judged})"
+    )
+
+
+def unplaced_rows_sql(table: Table, source_select: str) -> str:
+    """Replace the quarantined source rows that belong to no event day.
+
+    A row is unplaced when its event timestamp is missing, unparseable, later than `$now` or
+    earlier than `$first_day`; such rows carry no partition date. Rows dated from `$end` (the
+    end of the last partition) to `$now` wait for their partition (`pending`).
+    """
+    raw_values = ", ".join(f"{c} := {c}" for c in table.column_names)
+    return f"""
 DELETE FROM {QUARANTINE} WHERE table_name = '{table.name}' AND partition_date IS NULL;
 INSERT INTO {QUARANTINE}
-SELECT '{table.name}', NULL, _source_file, _source_row, unplaced_reason, '{ts}', to_json(struct_pack({raw_values}))
-FROM unplaced
+SELECT '{table.name}', NULL, _source_file, _source_row, unplaced_reason, '{table.event_ts}',
+       to_json(struct_pack({raw_values}))
+FROM ({_unplaced_judgement(table, source_select)}) AS judged
 WHERE unplaced_reason IS NOT NULL;
 """
 
@@ -274,10 +290,13 @@ FROM linked
 
 # A return names its order, or is matched to the customer's latest purchase of the
 # product at or before the return.
-RETURN_MATCH_JOIN = """  ASOF LEFT JOIN (SELECT customer_id, product_id, order_id, order_ts FROM staging.transactions) AS by_order
+# Only the purchases of the window's returning customers are read, so a day costs what its returns do.
+RETURN_MATCH_JOIN = """  ASOF LEFT JOIN (SELECT customer_id, product_id, order_id, order_ts FROM staging.transactions
+                  WHERE customer_id IN (SELECT customer_id FROM ranked)) AS by_order
     ON by_order.customer_id = ranked.customer_id AND by_order.product_id = ranked.product_id
     AND by_order.order_id = ranked.order_id AND ranked.return_ts >= by_order.order_ts
-  ASOF LEFT JOIN (SELECT customer_id, product_id, order_id, order_ts FROM staging.transactions) AS latest
+  ASOF LEFT JOIN (SELECT customer_id, product_id, order_id, order_ts FROM staging.transactions
+                  WHERE customer_id IN (SELECT customer_id FROM ranked)) AS latest
     ON latest.customer_id = ranked.customer_id AND latest.product_id = ranked.product_id
     AND ranked.return_ts >= latest.order_ts"""
 

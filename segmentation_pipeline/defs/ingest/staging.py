@@ -36,6 +36,12 @@ class StagingConfig(dg.Config):
     a change of the staging rules); by default only new, changed or vanished days are staged."""
 
 
+def staged_text(table: Table, restage: Window | None) -> str:
+    if restage is None:
+        return "nothing: no source row changed"
+    return f"{len(restage.days())} days from {restage.start}" if table.partitioned else "the whole table"
+
+
 def build_staging_asset(table: Table) -> dg.AssetsDefinition:
     @dg.asset(
         name=f"stg_{table.name}",
@@ -75,18 +81,23 @@ def build_staging_asset(table: Table) -> dg.AssetsDefinition:
                 for month, rows in staged_per_month(con, table, window).items():
                     context.add_asset_metadata({"dagster/row_count": rows}, partition_key=month)
             else:
-                before = customers_fingerprint(con)
-                load_raw_window(con, reader, table, window)
-                stage_window(con, table, window)
-                restage = window
-                if customers_fingerprint(con) != before:  # signups shape every customer's tenure
-                    record_refresh(con, f"stg_{table.name}", Window(first_day(), first_day()))
+                restage = days_to_stage(con, reader, table, window, force=config.force)
+                if restage is not None:
+                    before = customers_fingerprint(con)
+                    load_raw_window(con, reader, table, restage)
+                    stage_window(con, table, restage, staged_by=f"stg_{table.name}")
+                    if customers_fingerprint(con) != before:  # signups shape every customer's tenure
+                        record_refresh(con, f"stg_{table.name}", Window(first_day(), first_day()))
             counts = reconcile(con, table, window)
             return dg.MaterializeResult(
                 metadata={
                     **({} if table.partitioned else {"dagster/row_count": counts.staged}),
-                    "days staged in this run": 0 if restage is None else len(restage.days()),
-                    "first day staged": "none: no source row changed" if restage is None else str(restage.start),
+                    **(
+                        {"days staged in this run": 0 if restage is None else len(restage.days())}
+                        if table.partitioned
+                        else {}
+                    ),
+                    "staged in this run": staged_text(table, restage),
                     "raw rows": counts.raw,
                     "staged rows": counts.staged,
                     "quarantined rows": counts.quarantined,
