@@ -60,7 +60,7 @@ def build_staging_asset(table: Table) -> dg.AssetsDefinition:
             + (
                 "for the event days of the partition's months whose source rows are new or changed, "
                 if table.partitioned
-                else "replaced in full on each run, "
+                else "replaced in full when the source's rows changed, "
             )
             + "then typed, trimmed and deduplicated; rows that break a rule are moved to `staging.quarantine` "
             "with a reason code and their original values."
@@ -73,21 +73,17 @@ def build_staging_asset(table: Table) -> dg.AssetsDefinition:
         reader.prepare()
         window = event_window(context)
         with warehouse.get_connection() as con:
-            if table.partitioned:
-                restage = days_to_stage(con, reader, table, window, force=config.force)
-                if restage is not None:
-                    load_raw_window(con, reader, table, restage)
-                    stage_window(con, table, restage, staged_by=f"stg_{table.name}")
+            restage = days_to_stage(con, reader, table, window, force=config.force)
+            if restage is not None:
+                signups = customers_fingerprint(con)
+                load_raw_window(con, reader, table, restage)
+                stage_window(con, table, restage, staged_by=f"stg_{table.name}")
+                if not table.partitioned and customers_fingerprint(con) != signups:
+                    # signups shape every customer's tenure: the histories recompute from the first day
+                    record_refresh(con, f"stg_{table.name}", Window(first_day(), first_day()))
+            if table.partitioned:  # each month's materialisation carries its own row count
                 for month, rows in staged_per_month(con, table, window).items():
                     context.add_asset_metadata({"dagster/row_count": rows}, partition_key=month)
-            else:
-                restage = days_to_stage(con, reader, table, window, force=config.force)
-                if restage is not None:
-                    before = customers_fingerprint(con)
-                    load_raw_window(con, reader, table, restage)
-                    stage_window(con, table, restage, staged_by=f"stg_{table.name}")
-                    if customers_fingerprint(con) != before:  # signups shape every customer's tenure
-                        record_refresh(con, f"stg_{table.name}", Window(first_day(), first_day()))
             counts = reconcile(con, table, window)
             return dg.MaterializeResult(
                 metadata={
