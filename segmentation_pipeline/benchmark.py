@@ -5,9 +5,9 @@
 Scenarios (default: pipeline, pipeline_4y, online_retail, 10m):
 
 - ``pipeline``: the default shop (60,000 customers, two years) read as exported files: a first
-  run up to the day before the last, then the nightly refresh of the last day, each the whole
-  job (every asset and check) in its own process, as `make run` runs it; the warehouse's size
-  and rows per staged order line after.
+  run up to three days before the end, then the nightly refresh of each of the last three days
+  (its median reported), each the whole job (every asset and check) in its own process, as
+  `make run` runs it; the warehouse's size and rows per staged order line after.
 - ``pipeline_4y``: the same with twice the history (four years, 90,000 customers, twice the
   order lines), for the refresh's growth with history.
 - ``online_retail``: the whole pipeline on the UCI Online Retail file against the pandas +
@@ -51,6 +51,8 @@ START = date(2024, 1, 1)
 PIPELINES = {"pipeline": (60_000, date(2024, 1, 1)), "pipeline_4y": (90_000, date(2022, 1, 1))}
 """Customers and first day of the shops read as files; both end on 2025-12-31."""
 END = date(2026, 1, 1)
+REFRESH_NIGHTS = 3
+"""Nightly refreshes measured after the first run; the median is reported (one run is noisy)."""
 NOTEBOOK = PROJECT_ROOT.parent / "shared" / "bench" / "peer_notebook.py"
 ONLINE_RETAIL = PROJECT_ROOT.parent / "shared" / "data" / "online_retail.csv.gz"
 DEFAULT_SCENARIOS = ["pipeline", "pipeline_4y", "online_retail", "10m"]
@@ -185,21 +187,28 @@ def pipeline(scenario: str, bench: Path, figures: list[Figure]) -> dict:
     rows, seconds, peak = in_process(partial(prepare_shop, source))
     record(figures, Figure(scenario, "generate the shop", round(seconds, 1), round(peak), rows))
     exports, last = folder / "exports", END - timedelta(days=1)
+    nights = [last - timedelta(days=n) for n in reversed(range(REFRESH_NIGHTS))]
     env = pipeline_env(folder, source="files", source_path=str(exports), start_date=str(first_day), end_date=str(END))
-    export_shop(shop, exports, last - timedelta(days=1))
+    export_shop(shop, exports, nights[0] - timedelta(days=1))
     wall, peak, run = run_pipeline(env, folder / "first_run.log")
     record(
-        figures, Figure(scenario, "first run (all days but one)", round(wall, 1), round(peak), note=f"run {run:.1f} s")
+        figures, Figure(scenario, "first run (all days but 3)", round(wall, 1), round(peak), note=f"run {run:.1f} s")
     )
-    export_shop(shop, exports, last)
-    wall, peak, run = run_pipeline(env, folder / "refresh.log", "--day", str(last))
+    refreshes = []
+    for night in nights:  # each night's export holds one more day; the run is the schedule's for that day
+        export_shop(shop, exports, night)
+        refreshes.append(run_pipeline(env, folder / f"refresh_{night}.log", "--day", str(night)))
+    runs = sorted(run for _, _, run in refreshes)
+    median = runs[len(runs) // 2]
+    nightly = ", ".join(f"{run:.1f}" for _, _, run in refreshes)
+    peak = max(peak for _, peak, _ in refreshes)
     record(
         figures,
-        Figure(scenario, "daily refresh (one new day)", round(run, 1), round(peak), note=f"process {wall:.1f} s"),
+        Figure(scenario, "daily refresh (median of 3 nights)", round(median, 1), round(peak), note=f"runs {nightly} s"),
     )
     size = warehouse_figures(folder / "data" / "warehouse" / "files.duckdb")
     print(f"{scenario:>14} warehouse {size}", flush=True)
-    return {"refresh_run_seconds": round(run, 2), **size}
+    return {"refresh_run_seconds": round(median, 2), **size}
 
 
 def online_retail(bench: Path, figures: list[Figure]) -> dict:

@@ -6,7 +6,8 @@
 -- Each count is a running sum over a time-ordered stream of events per key; a line takes
 -- the latest sum dated strictly before its order (ASOF join), so events at the order's
 -- own timestamp, later events and the order's other lines never count. Events before the
--- window are summed into one opening row per key, so one day costs one pass over history.
+-- window are summed into one opening row per key, and only the keys of the window's lines are
+-- summed, so one day costs one pass over history.
 WITH lines AS (
     SELECT order_id, line_no, customer_id, product_id, order_ts, quantity, unit_price,
            COALESCE(discount, 0) AS discount,
@@ -34,7 +35,7 @@ WITH lines AS (
                SUM(returned_units) AS returned_units, SUM(contacts) AS contacts,
                MIN(ts) FILTER (WHERE order_id IS NOT NULL) AS first_order_ts,
                MAX(ts) FILTER (WHERE order_id IS NOT NULL) AS last_order_ts
-        FROM events GROUP BY customer_id, since
+        FROM events WHERE customer_id IN (SELECT customer_id FROM lines) GROUP BY customer_id, since
     )
     WINDOW w AS (PARTITION BY customer_id ORDER BY since ROWS UNBOUNDED PRECEDING)
 ), product_history AS (
@@ -48,7 +49,7 @@ WITH lines AS (
         SELECT product_id, since, SUM(lines) AS lines, SUM(bought_units) AS bought_units,
                SUM(returns) AS returns, SUM(returned_units) AS returned_units,
                SUM(CAST(unit_price AS DECIMAL(18, 6))) AS price_sum, COUNT(unit_price) AS priced_lines
-        FROM events WHERE product_id IS NOT NULL GROUP BY product_id, since
+        FROM events WHERE product_id IN (SELECT product_id FROM lines) GROUP BY product_id, since
     )
     WINDOW w AS (PARTITION BY product_id ORDER BY since ROWS UNBOUNDED PRECEDING)
 ), category_history AS (
@@ -57,7 +58,7 @@ WITH lines AS (
            SUM(returned_units) OVER w AS returned_units
     FROM (
         SELECT category, since, SUM(bought_units) AS bought_units, SUM(returned_units) AS returned_units
-        FROM events WHERE category IS NOT NULL GROUP BY category, since
+        FROM events WHERE category IN (SELECT category FROM lines) GROUP BY category, since
     )
     WINDOW w AS (PARTITION BY category ORDER BY since ROWS UNBOUNDED PRECEDING)
 ), shop_history AS (
