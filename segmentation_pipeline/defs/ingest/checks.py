@@ -40,10 +40,19 @@ def reconciliation(con: duckdb.DuckDBPyConnection, table: Table, window: Window)
     )
 
 
+def latest_staged(con: duckdb.DuckDBPyConnection, table: Table, window: Window) -> Window:
+    """The days of the window the latest staging of the table wrote (a nightly run: yesterday)."""
+    staged = last_refresh(con, f"stg_{table.name}") or window
+    if not table.partitioned or staged.end <= window.start or staged.start >= window.end:
+        return window
+    return Window(max(window.start, staged.start), min(window.end, staged.end))
+
+
 def expectations(con: duckdb.DuckDBPyConnection, table: Table, window: Window) -> dg.AssetCheckResult:
-    """The table's Great Expectations suite on the window's staged rows."""
+    """The table's Great Expectations suite on the rows of the days the latest staging wrote."""
     from segmentation_pipeline.domain.quality.expectations import validate_staging
 
+    window = latest_staged(con, table, window)
     frame = con.execute(
         f"SELECT * FROM staging.{table.name} WHERE {window_filter(table)}",
         window.params if table.partitioned else {},
@@ -87,8 +96,7 @@ def daily_volume(con: duckdb.DuckDBPyConnection, table: Table, window: Window) -
     from segmentation_pipeline.domain.quality.volume import daily_anomalies
 
     metric, metric_query = DAILY_METRICS[table.name]
-    staged = last_refresh(con, f"stg_{table.name}") or window
-    window = Window(max(window.start, staged.start), min(window.end, staged.end))
+    window = latest_staged(con, table, window)
     series = daily_series(con, query(metric_query), window, first_day())
     judged = [(day, a) for day, a in daily_anomalies(metric, series, window.start, TRAILING_DAYS) if day < window.end]
     flagged = [(day, a) for day, a in judged if a.is_anomaly]
@@ -123,7 +131,7 @@ def check_specs(table: Table) -> list[dg.AssetCheckSpec]:
             asset=asset,
             blocking=True,
             description="Great Expectations suite: schema, keys not null and unique, value ranges, allowed values, "
-            "event timestamps inside the partition.",
+            "event timestamps inside the partition; on the days the latest staging of the table wrote.",
         ),
     ]
     if table.name in DAILY_METRICS:
