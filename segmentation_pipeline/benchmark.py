@@ -134,23 +134,6 @@ def run_pipeline(env: dict[str, str], log: Path, *args: str) -> tuple[float, flo
     return wall, peak, stats.end_time - stats.start_time
 
 
-def export_shop(shop: Path, exports: Path, last_day: date) -> None:
-    """The shop as the `files` source finds it at the end of `last_day`: rows up to that day, in time order."""
-    from segmentation_pipeline.domain.contract import TABLES
-
-    exports.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect() as con:
-        for table in TABLES.values():
-            rows = f"read_parquet('{shop / table.name}.parquet', file_row_number = true)"
-            if table.event_ts:
-                rows = (
-                    f"(SELECT * FROM {rows} WHERE {table.event_ts} < DATE '{last_day + timedelta(days=1)}' "
-                    f"ORDER BY {table.event_ts}, file_row_number)"
-                )
-            target = exports / f"{table.name}.parquet"
-            con.execute(f"COPY (SELECT * EXCLUDE (file_row_number) FROM {rows}) TO '{target}' (FORMAT parquet)")
-
-
 def warehouse_figures(path: Path) -> dict[str, float]:
     """Size of the warehouse file and rows of the tables outside raw and staging per staged order line."""
     with duckdb.connect(str(path)) as con:
@@ -189,14 +172,14 @@ def pipeline(scenario: str, bench: Path, figures: list[Figure]) -> dict:
     exports, last = folder / "exports", END - timedelta(days=1)
     nights = [last - timedelta(days=n) for n in reversed(range(REFRESH_NIGHTS))]
     env = pipeline_env(folder, source="files", source_path=str(exports), start_date=str(first_day), end_date=str(END))
-    export_shop(shop, exports, nights[0] - timedelta(days=1))
+    source.export(exports, nights[0] - timedelta(days=1))
     wall, peak, run = run_pipeline(env, folder / "first_run.log")
     record(
         figures, Figure(scenario, "first run (all days but 3)", round(wall, 1), round(peak), note=f"run {run:.1f} s")
     )
     refreshes = []
     for night in nights:  # each night's export holds one more day; the run is the schedule's for that day
-        export_shop(shop, exports, night)
+        source.export(exports, night)
         refreshes.append(run_pipeline(env, folder / f"refresh_{night}.log", "--day", str(night)))
     runs = sorted(run for _, _, run in refreshes)
     median = runs[len(runs) // 2]

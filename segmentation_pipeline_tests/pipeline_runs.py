@@ -16,7 +16,6 @@ import duckdb
 from segmentation_pipeline.definitions import defs
 from segmentation_pipeline.defs.partitions import month_key
 from segmentation_pipeline.defs.resources import SourceResource, build_resources
-from segmentation_pipeline.domain.contract import TABLES
 from segmentation_pipeline.settings import SETTINGS
 from segmentation_pipeline.warehouse import ensure_tables
 
@@ -60,28 +59,10 @@ def run(
 
 
 def shop_through(folder: Path, last_day: str) -> SourceResource:
-    """The test shop as a `files` source holds it at the end of `last_day`: every row dated up to that
-    day, in time order (so a later day only adds rows at the end of each file), and every customer."""
-    shop = SourceResource(
-        kind=SETTINGS.source,
-        path=str(SETTINGS.source_path),
-        partitions_start=SETTINGS.partitions_start,
-        partitions_end=SETTINGS.partitions_end,
-        synthetic_customers=SETTINGS.synthetic_customers,
-        synthetic_seed=SETTINGS.synthetic_seed,
-    )
-    shop.reader().prepare()
-    folder.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect() as con:
-        for table in TABLES.values():
-            rows = f"read_parquet('{SETTINGS.source_path / table.name}.parquet', file_row_number = true)"
-            if table.event_ts:
-                rows = (
-                    f"(SELECT * FROM {rows} WHERE {table.event_ts} < CAST('{last_day}' AS DATE) + 1 "
-                    f"ORDER BY {table.event_ts}, file_row_number)"
-                )
-            copy = f"COPY (SELECT * EXCLUDE (file_row_number) FROM {rows}) TO '{folder / table.name}.parquet'"
-            con.execute(f"{copy} (FORMAT parquet)").fetchall()
+    """The test shop as a `files` source holds it at the end of `last_day` (see `SyntheticSource.export`)."""
+    shop = build_resources(SETTINGS)["source"].reader()
+    shop.prepare()
+    shop.export(folder, date.fromisoformat(last_day))
     return SourceResource(
         kind="files",
         path=str(folder),

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
 
-from segmentation_pipeline.domain.contract import Table
+from segmentation_pipeline.domain.contract import TABLES, Table
 from segmentation_pipeline.sources.files import FilesSource
 
 
@@ -40,6 +40,21 @@ class SyntheticSource:
 
     def table_sql(self, con: duckdb.DuckDBPyConnection, table: Table) -> str:
         return FilesSource(self.folder).table_sql(con, table)
+
+    def export(self, folder: Path, last_day: date) -> None:
+        """The shop as the `files` source finds it at the end of `last_day`: every row dated up to that
+        day, in time order (so a later day only adds rows at the end of each file), and every customer."""
+        folder.mkdir(parents=True, exist_ok=True)
+        with duckdb.connect() as con:
+            for table in TABLES.values():
+                rows = f"read_parquet('{self.folder / table.name}.parquet', file_row_number = true)"
+                if table.event_ts:
+                    rows = (
+                        f"(SELECT * FROM {rows} WHERE {table.event_ts} < DATE '{last_day + timedelta(days=1)}' "
+                        f"ORDER BY {table.event_ts}, file_row_number)"
+                    )
+                target = folder / f"{table.name}.parquet"
+                con.execute(f"COPY (SELECT * EXCLUDE (file_row_number) FROM {rows}) TO '{target}' (FORMAT parquet)")
 
     def customer_truth_path(self) -> Path | None:
         """The generator's customer ground truth (``latent_type`` per ``customer_id``), once generated."""
