@@ -244,17 +244,17 @@ def duckdb_config(warehouse: Path) -> dict[str, str]:
 def load_raw(folder: Path, warehouse: Path) -> int:
     from segmentation_pipeline.domain.contract import TABLES
     from segmentation_pipeline.sources.files import FilesSource
-    from segmentation_pipeline.warehouse import Window, load_raw_window
+    from segmentation_pipeline.warehouse import Window, connect, load_raw_window
 
-    with duckdb.connect(str(warehouse), config=duckdb_config(warehouse)) as con:
+    with connect(warehouse, duckdb_config(warehouse)) as con:
         return sum(load_raw_window(con, FilesSource(folder), TABLES[name], Window(START, END)) for name in ORDER)
 
 
 def stage(warehouse: Path) -> int:
     from segmentation_pipeline.domain.contract import TABLES
-    from segmentation_pipeline.warehouse import Window, stage_window
+    from segmentation_pipeline.warehouse import Window, connect, stage_window
 
-    with duckdb.connect(str(warehouse), config=duckdb_config(warehouse)) as con:
+    with connect(warehouse, duckdb_config(warehouse)) as con:
         return sum(stage_window(con, TABLES[name], Window(START, END)).raw for name in ORDER)
 
 
@@ -262,10 +262,9 @@ def history_last_day(warehouse: Path) -> int:
     """The customer history of the whole window, with the pipeline's SQL; the last day's snapshot rows."""
     from segmentation_pipeline.domain.contract import ATTRIBUTION_DAYS
     from segmentation_pipeline.sql import catalog, query
-    from segmentation_pipeline.warehouse import Window, ensure_tables, replace_days
+    from segmentation_pipeline.warehouse import Window, connect, replace_days
 
-    with duckdb.connect(str(warehouse), config=duckdb_config(warehouse)) as con:
-        ensure_tables(con)
+    with connect(warehouse, duckdb_config(warehouse)) as con:
         history = query("segments/customer_history")
         replace_days(con, catalog.CUSTOMER_HISTORY, Window(START, END), history, {"attribution_days": ATTRIBUTION_DAYS})
         return con.execute("SELECT count(*) FROM snapshot_on($day)", {"day": END - timedelta(days=1)}).fetchall()[0][0]
@@ -274,11 +273,10 @@ def history_last_day(warehouse: Path) -> int:
 def segment_last_day(warehouse: Path) -> int:
     """Fit the segment model on the last day's customers and assign every one of them."""
     from segmentation_pipeline.domain.segments.refit import INPUT_COLUMNS, SegmentationSettings, refit
-    from segmentation_pipeline.warehouse import ensure_tables
+    from segmentation_pipeline.warehouse import connect
 
     last = END - timedelta(days=1)
-    with duckdb.connect(str(warehouse), config=duckdb_config(warehouse)) as con:
-        ensure_tables(con)
+    with connect(warehouse, duckdb_config(warehouse)) as con:
         columns = ", ".join(INPUT_COLUMNS)
         snapshot = con.execute(f"SELECT {columns} FROM snapshot_on($day) ORDER BY customer_id", {"day": last}).df()
     fitted = refit(snapshot, last, None, SegmentationSettings())

@@ -88,19 +88,30 @@ def replace_days(
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create every table the pipeline writes, where missing, and the macros its queries use."""
     con.execute(create_tables_sql()).fetchall()
-    for name in ("meta/refreshes_table", "segments/history_tables", "returns/score_tables", "returns/events"):
+    for name in (
+        "meta/refreshes_table",
+        "segments/history_tables",
+        "returns/score_tables",
+        "returns/model_runs_table",
+        "returns/events",
+    ):
         con.execute(query(name)).fetchall()
+
+
+def connect(database: str | Path = ":memory:", config: dict[str, str] | None = None) -> duckdb.DuckDBPyConnection:
+    """A connection to a warehouse with every table and macro in place; the functions below expect one."""
+    con = duckdb.connect(str(database), config=config or {})
+    ensure_tables(con)
+    return con
 
 
 def record_refresh(con: duckdb.DuckDBPyConnection, asset: str, window: Window) -> None:
     """Note that `asset` rewrote the days of the window."""
-    ensure_tables(con)
     con.execute(query("meta/record_refresh"), {"asset": asset, **window.params}).fetchall()
 
 
 def last_refresh(con: duckdb.DuckDBPyConnection, asset: str) -> Window | None:
     """The days the latest refresh of `asset` wrote, or None before its first."""
-    ensure_tables(con)
     rows = con.execute(
         f"SELECT first_day, end_day FROM {REFRESHES} WHERE asset = $asset ORDER BY refresh DESC LIMIT 1",
         {"asset": asset},
@@ -113,7 +124,6 @@ def dirty_window(
 ) -> Window | None:
     """The days `asset` must recompute because its inputs rewrote them since it last ran (or, asked
     for, every day it has covered from `recompute_from` on), or None when nothing changed."""
-    ensure_tables(con)
     first, end = con.execute(query("meta/dirty_window"), {"asset": asset, "inputs": inputs}).fetchall()[0]
     if recompute_from:
         covered = con.execute(query("meta/covered"), {"asset": asset}).fetchall()[0][0] or recompute_from
@@ -153,7 +163,6 @@ def export_table(con: duckdb.DuckDBPyConnection, relation: str, path: Path) -> N
 
 def load_raw_window(con: duckdb.DuckDBPyConnection, source: RawSource, table: Table, window: Window) -> int:
     """Replace the window's raw rows from the source; returns the rows loaded."""
-    ensure_tables(con)
     run_in_transaction(con, load_raw_sql(table, source.table_sql(con, table)), window.params)
     return count_rows(con, f"raw.{table.name}", table, window)
 
@@ -171,7 +180,6 @@ def quarantine_unplaced_rows(
     Returns counts per `table:reason`, plus `table:pending` for rows dated after
     the last partition but not in the future (they wait for their partition).
     """
-    ensure_tables(con)
     summary: dict[str, int] = {}
     params = {"now": now, "first_day": first_day, "end": last_day_end}
     for table in tables:
@@ -201,7 +209,6 @@ def days_to_stage(
 ) -> Window | None:
     """The days of the window to (re)stage, from the first to the last whose source rows are new,
     changed or gone since they were last staged (every day of the window when forced), or None."""
-    ensure_tables(con)
     fingerprints = source_days_sql(table, source.table_sql(con, table))
     con.execute(fingerprints, params_used(window.params, fingerprints)).fetchall()
     if force:
@@ -219,7 +226,6 @@ def stage_window(
     """Type, check and split the window's raw rows into staging and quarantine. With `staged_by` (after
     `days_to_stage`), the same transaction records what the source held for each day and, for an
     event table, the refresh for the histories."""
-    ensure_tables(con)
     script = stage_sql(table)
     if staged_by:
         script += query("meta/record_staged") + (query("meta/record_refresh") if table.partitioned else "")
@@ -275,13 +281,11 @@ def quarantine_by_reason(con: duckdb.DuckDBPyConnection, table: Table, window: W
 
 def customers_fingerprint(con: duckdb.DuckDBPyConnection) -> int:
     """A number that changes when any staged customer's signup changes (what the histories read of customers)."""
-    ensure_tables(con)
     return con.sql("SELECT COALESCE(sum(hash(customer_id, signup_ts)), 0) FROM staging.customers").fetchall()[0][0]
 
 
 def table_totals(con: duckdb.DuckDBPyConnection, tables: list[Table]) -> list[tuple[str, int, int, int]]:
     """Per table over every loaded day: raw rows, staged rows, quarantined rows (unplaced included)."""
-    ensure_tables(con)
     return [
         (
             table.name,

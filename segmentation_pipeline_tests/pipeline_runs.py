@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -17,7 +15,7 @@ from segmentation_pipeline.definitions import defs
 from segmentation_pipeline.defs.partitions import month_key
 from segmentation_pipeline.defs.resources import SourceResource, build_resources
 from segmentation_pipeline.settings import SETTINGS
-from segmentation_pipeline.warehouse import ensure_tables
+from segmentation_pipeline.warehouse import connect
 
 EVERYTHING = [*defs.assets, *defs.asset_checks]
 
@@ -81,12 +79,9 @@ def warehouse(folder: Path) -> Path:
     return folder / "warehouse.duckdb"
 
 
-@contextmanager
-def open_warehouse(folder: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+def open_warehouse(folder: Path) -> duckdb.DuckDBPyConnection:
     """The folder's warehouse with the macros that derive a day's view from the histories."""
-    with duckdb.connect(str(warehouse(folder))) as con:
-        ensure_tables(con)
-        yield con
+    return connect(warehouse(folder))
 
 
 def materialisation_metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:

@@ -10,7 +10,7 @@ from segmentation_pipeline.domain.contract import ATTRIBUTION_DAYS
 from segmentation_pipeline.domain.segments.snapshot import SNAPSHOT_COLUMNS
 from segmentation_pipeline.sources.files import FilesSource
 from segmentation_pipeline.sql import catalog, query
-from segmentation_pipeline.warehouse import Window, replace_days
+from segmentation_pipeline.warehouse import Window, connect, replace_days
 from segmentation_pipeline_tests.shop_files import ALL_DAYS, build, write_shop
 
 
@@ -39,7 +39,7 @@ def snapshot(con: duckdb.DuckDBPyConnection, first: date, end: date) -> list[dic
 
 @pytest.fixture
 def shop_warehouse(tmp_path) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
+    con = connect()
     build(con, FilesSource(write_shop(tmp_path / "shop")), [ALL_DAYS])
     return con
 
@@ -83,7 +83,7 @@ def test_a_range_of_days_equals_the_days_one_by_one(shop_warehouse, tmp_path):
     history = f"SELECT * FROM {catalog.CUSTOMER_HISTORY} ORDER BY ALL"
     build_history(shop_warehouse, [Window(date(2024, 1, 1), date(2024, 1, 8))])
     by_range = shop_warehouse.sql(history).fetchall()
-    day_by_day = duckdb.connect()
+    day_by_day = connect()
     build(day_by_day, FilesSource(write_shop(tmp_path / "again")), [ALL_DAYS])
     build_history(day_by_day, [Window(date(2024, 1, d), date(2024, 1, d + 1)) for d in range(1, 8)])
     assert day_by_day.sql(history).fetchall() == by_range

@@ -10,7 +10,7 @@ from segmentation_pipeline.defs.returns.line_facts import LINE_FACTS_COLUMNS
 from segmentation_pipeline.domain.returns.features import FACT_COLUMNS, RETURN_WINDOW_DAYS, build_features
 from segmentation_pipeline.sources.files import FilesSource
 from segmentation_pipeline.sql import query
-from segmentation_pipeline.warehouse import Window, ensure_tables, record_refresh, run_in_transaction
+from segmentation_pipeline.warehouse import Window, connect, record_refresh, run_in_transaction
 from segmentation_pipeline_tests.scoring_state import facts_and_state_of_new_lines
 from segmentation_pipeline_tests.shop_files import ALL_DAYS, build
 
@@ -64,7 +64,7 @@ def shop(tmp_path) -> duckdb.DuckDBPyConnection:
         ("service_interactions", SERVICE_INTERACTIONS),
     ]:
         (folder / f"{name}.csv").write_text(text)
-    con = duckdb.connect()
+    con = connect()
     build(con, FilesSource(folder), [ALL_DAYS])
     con.executemany("INSERT INTO segments.segment_history VALUES (?, ?, ?, ?)", SEGMENTS)
     record_refresh(con, "customer_segments", Window(date(2024, 1, 1), date(2024, 1, 7)))  # segmented up to 01-06
@@ -229,8 +229,7 @@ LABEL_RETURNS = [  # (customer_id, product_id, return_ts)
 
 
 def test_labels_count_returns_inside_the_window_once_it_has_closed():
-    con = duckdb.connect()
-    ensure_tables(con)
+    con = connect()
     con.executemany(
         "INSERT INTO staging.transactions (order_id, line_no, customer_id, product_id, order_ts, quantity, unit_price) "
         "VALUES (?, 1, ?, ?, ?, 1, 10.0)",

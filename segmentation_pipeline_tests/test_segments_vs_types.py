@@ -2,7 +2,6 @@
 
 from datetime import date, timedelta
 
-import duckdb
 import pytest
 
 from segmentation_pipeline.domain.contract import ATTRIBUTION_DAYS
@@ -11,7 +10,7 @@ from segmentation_pipeline.domain.segments.refit import INPUT_COLUMNS, Segmentat
 from segmentation_pipeline.sources.synthetic import SyntheticSource
 from segmentation_pipeline.sources.synthetic_shop import ShopSpec, generate_shop
 from segmentation_pipeline.sql import catalog, query
-from segmentation_pipeline.warehouse import Window, replace_days
+from segmentation_pipeline.warehouse import Window, connect, replace_days
 from segmentation_pipeline_tests.shop_files import build
 
 SPEC = ShopSpec(n_customers=3_000, start=date(2024, 1, 1), days=365, seed=42, write_line_truth=False)
@@ -26,7 +25,7 @@ def recovery(tmp_path_factory):
     folder = tmp_path_factory.mktemp("typed_shop") / "shop"
     generate_shop(SPEC, folder)
     source = SyntheticSource(folder, SPEC.n_customers, SPEC.seed, SPEC.start, SPEC.days)
-    con = duckdb.connect()
+    con = connect()
     build(con, source, [Window(SPEC.start, SPEC.start + timedelta(days=SPEC.days))])
     window = Window(SPEC.start, LAST_DAY + timedelta(days=1))
     history = query("segments/customer_history")

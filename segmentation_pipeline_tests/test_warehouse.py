@@ -10,6 +10,7 @@ from segmentation_pipeline.sources.base import SourceError
 from segmentation_pipeline.sources.files import FilesSource
 from segmentation_pipeline.warehouse import (
     Window,
+    connect,
     load_raw_window,
     quarantine_by_reason,
     quarantine_unplaced_rows,
@@ -37,7 +38,7 @@ def shop(tmp_path, request) -> FilesSource:
 
 
 def test_every_rule_sends_its_row_to_quarantine(shop):
-    con = duckdb.connect()
+    con = connect()
     build(con, shop, [ALL_DAYS])
     for name, expected in EXPECTED_QUARANTINE.items():
         assert quarantine_by_reason(con, TABLES[name], ALL_DAYS) == expected, name
@@ -47,7 +48,7 @@ def test_every_rule_sends_its_row_to_quarantine(shop):
 
 
 def test_quarantine_keeps_original_values_and_source_row(shop):
-    con = duckdb.connect()
+    con = connect()
     build(con, shop, [ALL_DAYS])
     source_row, raw_values = con.sql(
         "SELECT source_row, raw_values->>'quantity' FROM staging.quarantine WHERE field = 'quantity' "
@@ -57,7 +58,7 @@ def test_quarantine_keeps_original_values_and_source_row(shop):
 
 
 def test_staging_types_and_matches_returns(shop):
-    con = duckdb.connect()
+    con = connect()
     build(con, shop, [ALL_DAYS])
     lines = con.sql("SELECT order_id, line_no, net_amount FROM staging.transactions ORDER BY ALL").fetchall()
     assert lines == [("O1", 1, 10.0), ("O1", 2, 9.0), ("O2", 1, 12.0)]
@@ -66,7 +67,7 @@ def test_staging_types_and_matches_returns(shop):
 
 
 def test_rows_without_an_event_day_are_quarantined_once(shop):
-    con = duckdb.connect()
+    con = connect()
     for _ in range(2):
         summary = quarantine_unplaced_rows(
             con, shop, EVENT_TABLES, date(2024, 1, 1), date(2024, 2, 1), datetime(2026, 1, 1)
@@ -76,7 +77,7 @@ def test_rows_without_an_event_day_are_quarantined_once(shop):
 
 
 def test_rerunning_a_window_replaces_it(shop):
-    con = duckdb.connect()
+    con = connect()
     build(con, shop, [ALL_DAYS])
     first = snapshot(con)
     build(con, shop, [ALL_DAYS])
@@ -84,7 +85,7 @@ def test_rerunning_a_window_replaces_it(shop):
 
 
 def test_backfill_of_a_range_equals_day_by_day(shop):
-    by_range, by_day = duckdb.connect(), duckdb.connect()
+    by_range, by_day = connect(), connect()
     build(by_range, shop, [ALL_DAYS])
     days = [Window(date(2024, 1, d), date(2024, 1, d + 1)) for d in range(1, 31)]
     build(by_day, shop, days)
@@ -96,12 +97,12 @@ def test_missing_required_column_names_file_and_column(tmp_path):
     text = (folder / "transactions.csv").read_text().replace("unit_price", "price")
     (folder / "transactions.csv").write_text(text)
     with pytest.raises(SourceError, match=r"transactions\.csv: missing required column\(s\) unit_price"):
-        load_raw_window(duckdb.connect(), FilesSource(folder), TABLES["transactions"], ALL_DAYS)
+        load_raw_window(connect(), FilesSource(folder), TABLES["transactions"], ALL_DAYS)
 
 
 def test_parquet_and_csv_give_the_same_staging(tmp_path):
     csv_folder, parquet_folder = write_shop(tmp_path / "csv"), write_shop(tmp_path / "parquet")
-    con = duckdb.connect()
+    con = connect()
     for folder in (csv_folder, parquet_folder):  # parquet has no notion of a surplus field
         lines = (folder / "transactions.csv").read_text().splitlines(keepends=True)
         (folder / "transactions.csv").write_text("".join(line for line in lines if "surplus" not in line))
@@ -112,7 +113,7 @@ def test_parquet_and_csv_give_the_same_staging(tmp_path):
             f"TO '{parquet_folder / name}.parquet' (FORMAT parquet)"
         ).fetchall()
         csv.unlink()
-    from_parquet, from_csv = duckdb.connect(), duckdb.connect()
+    from_parquet, from_csv = connect(), connect()
     build(from_parquet, FilesSource(parquet_folder), [ALL_DAYS])
     build(from_csv, FilesSource(csv_folder), [ALL_DAYS])
     staged = [f"staging.{n}" for n in ORDER]

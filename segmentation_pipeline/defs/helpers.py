@@ -13,7 +13,7 @@ import pandas as pd
 
 from segmentation_pipeline.domain.segments.history import DailySnapshots
 from segmentation_pipeline.sql import catalog
-from segmentation_pipeline.warehouse import Window
+from segmentation_pipeline.warehouse import Window, replace_days
 
 
 def area(name: str) -> dict[str, Any]:
@@ -35,6 +35,17 @@ def write_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame)
     con.register("frame_to_write", frame)
     con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM frame_to_write").fetchall()
     con.unregister("frame_to_write")
+
+
+def replace_days_with_changes(
+    con: duckdb.DuckDBPyConnection, table: str, window: Window, changes: list[pd.DataFrame], refreshed_by: str
+) -> int:
+    """Replace the window's days of a history table with its change rows computed in Python; the rows written."""
+    con.register("changed_rows", pd.concat(changes) if changes else pd.DataFrame(columns=["as_of_day"]))
+    try:
+        return replace_days(con, table, window, "SELECT * FROM changed_rows", refreshed_by=refreshed_by)
+    finally:
+        con.unregister("changed_rows")
 
 
 def daily_snapshots(con: duckdb.DuckDBPyConnection, window: Window, columns: list[str]) -> DailySnapshots:

@@ -18,7 +18,8 @@ from segmentation_pipeline.warehouse import ensure_tables
 
 
 class Warehouse(DuckDBResource):
-    """The DuckDB warehouse file; its folder is created on first use."""
+    """The DuckDB warehouse file, created on first use; every connection has the tables and the macros
+    the queries use."""
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -8,7 +8,14 @@ import pytest
 from segmentation_pipeline.domain.contract import TABLES
 from segmentation_pipeline.sources.base import SourceError
 from segmentation_pipeline.sources.online_retail import OnlineRetailSource
-from segmentation_pipeline.warehouse import Window, load_raw_window, quarantine_by_reason, reconcile, stage_window
+from segmentation_pipeline.warehouse import (
+    Window,
+    connect,
+    load_raw_window,
+    quarantine_by_reason,
+    reconcile,
+    stage_window,
+)
 
 HEADER_I = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country"
 HEADER_II = "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country"
@@ -36,7 +43,7 @@ def stage_all(con: duckdb.DuckDBPyConnection, source: OnlineRetailSource, window
 def test_both_spellings_follow_the_documented_rules(tmp_path, header):
     path = tmp_path / "retail.csv"
     path.write_text(header + "\n" + LINES)
-    con = duckdb.connect()
+    con = connect()
     stage_all(con, OnlineRetailSource(path), WINDOW)
     assert con.sql("SELECT order_id, product_id, quantity FROM staging.transactions ORDER BY ALL").fetchall() == [
         ("536365", "71053", 6),
@@ -67,7 +74,7 @@ def test_unknown_layout_names_the_missing_column(tmp_path):
 @pytest.mark.slow
 def test_real_file_keeps_every_line(online_retail_file):
     """Every line of the UCI file is staged or quarantined; lines without a customer are all quarantined."""
-    con = duckdb.connect()
+    con = connect()
     window = Window(date(2010, 12, 1), date(2011, 12, 10))
     stage_all(con, OnlineRetailSource(online_retail_file), window)
     raw_total = sum(reconcile(con, TABLES[n], window).raw for n in ("transactions", "returns"))

@@ -75,33 +75,27 @@ def build_staging_asset(table: Table) -> dg.AssetsDefinition:
         with warehouse.get_connection() as con:
             restage = days_to_stage(con, reader, table, window, force=config.force)
             if restage is not None:
-                signups = customers_fingerprint(con)
+                signups = None if table.partitioned else customers_fingerprint(con)
                 load_raw_window(con, reader, table, restage)
                 stage_window(con, table, restage, staged_by=f"stg_{table.name}")
-                if not table.partitioned and customers_fingerprint(con) != signups:
+                if signups is not None and customers_fingerprint(con) != signups:
                     # signups shape every customer's tenure: the histories recompute from the first day
                     record_refresh(con, f"stg_{table.name}", Window(first_day(), first_day()))
+            counts = reconcile(con, table, window)
+            metadata = {
+                "staged in this run": staged_text(table, restage),
+                "raw rows": counts.raw,
+                "staged rows": counts.staged,
+                "quarantined rows": counts.quarantined,
+                "quarantine by reason": dg.MetadataValue.md(counts_markdown(quarantine_by_reason(con, table, window))),
+            }
             if table.partitioned:  # each month's materialisation carries its own row count
                 for month, rows in staged_per_month(con, table, window).items():
                     context.add_asset_metadata({"dagster/row_count": rows}, partition_key=month)
-            counts = reconcile(con, table, window)
-            return dg.MaterializeResult(
-                metadata={
-                    **({} if table.partitioned else {"dagster/row_count": counts.staged}),
-                    **(
-                        {"days staged in this run": 0 if restage is None else len(restage.days())}
-                        if table.partitioned
-                        else {}
-                    ),
-                    "staged in this run": staged_text(table, restage),
-                    "raw rows": counts.raw,
-                    "staged rows": counts.staged,
-                    "quarantined rows": counts.quarantined,
-                    "quarantine by reason": dg.MetadataValue.md(
-                        counts_markdown(quarantine_by_reason(con, table, window))
-                    ),
-                }
-            )
+                metadata["days staged in this run"] = 0 if restage is None else len(restage.days())
+            else:
+                metadata["dagster/row_count"] = counts.staged
+            return dg.MaterializeResult(metadata=metadata)
 
     return staging_asset
 

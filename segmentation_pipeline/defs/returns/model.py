@@ -70,7 +70,6 @@ def return_model(config: ReturnModelConfig, warehouse: Warehouse, artifacts: Art
     )
     registry = artifacts.return_models()
     with warehouse.get_connection() as con:
-        con.execute(query("returns/model_runs_table")).fetchall()
         latest, last_trained = con.sql(
             f"SELECT covered_until('return_line_facts'), (SELECT max(data_through) FROM {catalog.MODEL_RUNS} "
             "WHERE version IS NOT NULL)"
@@ -155,7 +154,6 @@ def return_model(config: ReturnModelConfig, warehouse: Warehouse, artifacts: Art
 )
 def new_model_promoted(warehouse: Warehouse) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
-        con.execute(query("returns/model_runs_table")).fetchall()
         rows = con.sql(
             f"SELECT version, promoted, reason, production_version FROM {catalog.MODEL_RUNS} "
             "ORDER BY trained_at DESC LIMIT 1"

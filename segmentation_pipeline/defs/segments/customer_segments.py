@@ -3,11 +3,17 @@
 import dagster as dg
 import pandas as pd
 
-from segmentation_pipeline.defs.helpers import area, counts_markdown, daily_snapshots, iso_day
+from segmentation_pipeline.defs.helpers import (
+    area,
+    counts_markdown,
+    daily_snapshots,
+    iso_day,
+    replace_days_with_changes,
+)
 from segmentation_pipeline.defs.resources import Artifacts, Warehouse
 from segmentation_pipeline.domain.segments.refit import INPUT_COLUMNS, STABILITY_THRESHOLD, SegmentationSettings
 from segmentation_pipeline.sql import catalog, query
-from segmentation_pipeline.warehouse import dirty_window, replace_days, run_in_transaction
+from segmentation_pipeline.warehouse import dirty_window, run_in_transaction
 
 
 class SegmentationConfig(dg.Config):
@@ -77,11 +83,11 @@ def customer_segments(config: SegmentationConfig, warehouse: Warehouse, artifact
                 registry.save(segmented.refit)
                 refits.append(segmented.refit)
                 last_refit_snapshot = segmented.snapshot
-        con.register("segment_changes", pd.concat(changes) if changes else pd.DataFrame(columns=["as_of_day"]))
         con.register("fitted_models", model_rows(refits, registry))
         run_in_transaction(con, query("segments/replace_segment_models"), window.params)
-        rows = replace_days(
-            con, catalog.SEGMENT_HISTORY, window, "SELECT * FROM segment_changes", refreshed_by="customer_segments"
+        con.unregister("fitted_models")
+        rows = replace_days_with_changes(
+            con, catalog.SEGMENT_HISTORY, window, changes, refreshed_by="customer_segments"
         )
         sizes = con.sql(
             "SELECT segment_id || ' ' || segment_name, count(*) FROM segments_on(covered_until('customer_segments')) "

@@ -1,13 +1,18 @@
 """RFM: recency, frequency and money scores and the named RFM segment of every customer and day."""
 
 import dagster as dg
-import pandas as pd
 
-from segmentation_pipeline.defs.helpers import area, counts_markdown, daily_snapshots, table_schema
+from segmentation_pipeline.defs.helpers import (
+    area,
+    counts_markdown,
+    daily_snapshots,
+    replace_days_with_changes,
+    table_schema,
+)
 from segmentation_pipeline.defs.resources import Warehouse
 from segmentation_pipeline.domain.segments.rfm import RFM_COLUMNS
 from segmentation_pipeline.sql import catalog
-from segmentation_pipeline.warehouse import dirty_window, replace_days
+from segmentation_pipeline.warehouse import dirty_window
 
 
 @dg.asset(**area("segments"), kinds={"duckdb", "pandas"}, deps=["customer_history"])
@@ -25,9 +30,7 @@ def rfm_segments(warehouse: Warehouse) -> dg.MaterializeResult:
             )
         days = daily_snapshots(con, window, ["recency_days", "frequency", "monetary_net"])
         changes = list(rfm_changes(days, len(days.customer_ids)))
-        con.register("rfm_changes", pd.concat(changes) if changes else pd.DataFrame(columns=["as_of_day"]))
-        rows = replace_days(con, catalog.RFM_HISTORY, window, "SELECT * FROM rfm_changes", refreshed_by="rfm_segments")
-        con.unregister("rfm_changes")
+        rows = replace_days_with_changes(con, catalog.RFM_HISTORY, window, changes, refreshed_by="rfm_segments")
         last_day = con.sql(
             "SELECT rfm_segment, count(*) FROM rfm_on(covered_until('rfm_segments')) GROUP BY 1 ORDER BY 2 DESC"
         ).fetchall()

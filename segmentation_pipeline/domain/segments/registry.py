@@ -68,17 +68,5 @@ def model_rows(refits: list[FittedSegmentation], registry: SegmentModelRegistry)
             "names": [json.dumps({str(k): v for k, v in f.names.items()}) for f in refits],
             "k_scores": [f.k_scores.to_json(orient="records") for f in refits],
             "path": [str(registry.path(f.version)) for f in refits],
-        },
-        columns=[
-            "version",
-            "fitted_on",
-            "algorithm",
-            "k",
-            "k_reason",
-            "mean_ari",
-            "customers",
-            "names",
-            "k_scores",
-            "path",
-        ],
+        }
     )
