@@ -76,6 +76,7 @@ class Progress:
     checks: dict[str, list[tuple[str, bool, bool]]] = field(default_factory=dict)
     failed_checks: list[str] = field(default_factory=list)
     warned_checks: list[str] = field(default_factory=list)
+    flagged: dict[str, list[dict]] = field(default_factory=dict)
     failed_steps: list[str] = field(default_factory=list)
 
     def poll(self) -> None:
@@ -114,12 +115,14 @@ class Progress:
             self.checks.setdefault(step, []).append((name, evaluation.passed, blocking))
             if not evaluation.passed:
                 (self.failed_checks if blocking else self.warned_checks).append(name)
+                if "flagged" in evaluation.metadata:
+                    self.flagged[name] = evaluation.metadata["flagged"].value
         elif event.event_type == dg.DagsterEventType.STEP_SUCCESS:
             self.print_step(step, event.event_specific_data.duration_ms / 1000, None)
         elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
             error = event.event_specific_data.error
             self.log.write(error.to_string() + "\n")
-            while error.cause is not None:  # the step's own error, not Dagster's wrapper of it
+            while error.cause is not None and error.cls_name.startswith("Dagster"):  # the step's own error
                 error = error.cause
             self.print_step(step, None, error.message.strip().splitlines()[0])
 
@@ -136,6 +139,12 @@ class Progress:
         if error:
             print(f"  {timing:>8}  {step}: {error}", flush=True)
             self.failed_steps.append(step)
+
+
+def flagged_lines(flagged: list[dict], limit: int = 10) -> list[str]:
+    """The days a warning check flagged, with value and band, for the console: the first `limit`, then a count."""
+    lines = [f"{f['day']}: {f['value']:g}, outside {f['lower']:g} – {f['upper']:g}" for f in flagged[:limit]]
+    return lines + ([f"and {len(flagged) - limit} more"] if len(flagged) > limit else [])
 
 
 def materialize_range(
@@ -219,8 +228,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Serving files for the return scoring service: {SETTINGS.serving_dir}")
     print(f"Reports: {SETTINGS.reports_dir} (data_quality.md: rows kept and quarantined, by reason)")
     print(f"Dagster runs and check results: {dagster_home()} (browse with `make dev`)")
-    for line in progress.warned_checks:
-        print(f"warning check failed: {line}")
+    for name in progress.warned_checks:
+        print(f"warning check failed: {name}")
+        for line in flagged_lines(progress.flagged.get(name, [])):
+            print(f"    {line}")
     for line in progress.failed_checks:
         print(f"BLOCKING CHECK FAILED: {line}")
     if not result.success or progress.failed_checks or progress.failed_steps:

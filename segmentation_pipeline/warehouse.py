@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from segmentation_pipeline.domain.contract import Table
+from segmentation_pipeline.domain.quality.report import TableCounts
 from segmentation_pipeline.sources.base import RawSource
 from segmentation_pipeline.sql import query
 from segmentation_pipeline.sql.catalog import QUARANTINE, REFRESHES
@@ -23,6 +24,7 @@ from segmentation_pipeline.sql.staging import (
     load_raw_sql,
     source_days_sql,
     stage_sql,
+    table_counts_sql,
     unbalanced_days_sql,
     unplaced_counts_sql,
     unplaced_rows_sql,
@@ -85,6 +87,10 @@ def replace_days(
     ).fetchall()[0][0]
 
 
+class OutdatedWarehouse(RuntimeError):
+    """A warehouse whose tables lack columns this version of the pipeline writes."""
+
+
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create every table the pipeline writes, where missing, and the macros its queries use."""
     con.execute(create_tables_sql()).fetchall()
@@ -95,7 +101,16 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
         "returns/model_runs_table",
         "returns/events",
     ):
-        con.execute(query(name)).fetchall()
+        try:
+            con.execute(query(name)).fetchall()
+        except duckdb.BinderException as error:
+            (path,) = con.execute(
+                "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+            ).fetchone()
+            raise OutdatedWarehouse(
+                f"{path}: built by an earlier version of the pipeline ({error}). The raw files are untouched: "
+                "delete the warehouse file and run again to rebuild it."
+            ) from error
 
 
 def connect(database: str | Path = ":memory:", config: dict[str, str] | None = None) -> duckdb.DuckDBPyConnection:
@@ -284,17 +299,14 @@ def customers_fingerprint(con: duckdb.DuckDBPyConnection) -> int:
     return con.sql("SELECT COALESCE(sum(hash(customer_id, signup_ts)), 0) FROM staging.customers").fetchall()[0][0]
 
 
-def table_totals(con: duckdb.DuckDBPyConnection, tables: list[Table]) -> list[tuple[str, int, int, int]]:
-    """Per table over every loaded day: raw rows, staged rows, quarantined rows (unplaced included)."""
-    return [
-        (
-            table.name,
-            con.sql(f"SELECT count(*) FROM raw.{table.name}").fetchall()[0][0],
-            con.sql(f"SELECT count(*) FROM staging.{table.name}").fetchall()[0][0],
-            con.execute(f"SELECT count(*) FROM {QUARANTINE} WHERE table_name = $t", {"t": table.name}).fetchall()[0][0],
-        )
-        for table in tables
-    ]
+def table_totals(con: duckdb.DuckDBPyConnection, tables: list[Table]) -> list[TableCounts]:
+    """Per table over every loaded day: raw rows (those on a day of the window, in `raw.<table>`, plus the
+    unplaced), staged rows, quarantined rows with an event day, and unplaced rows."""
+    totals = []
+    for table in tables:
+        loaded, staged, quarantined, unplaced = con.sql(table_counts_sql(table)).fetchall()[0]
+        totals.append(TableCounts(table.name, loaded + unplaced, staged, quarantined, unplaced))
+    return totals
 
 
 def quarantine_reasons(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:

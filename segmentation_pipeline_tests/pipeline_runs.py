@@ -18,6 +18,8 @@ from segmentation_pipeline.settings import SETTINGS
 from segmentation_pipeline.warehouse import connect
 
 EVERYTHING = [*defs.assets, *defs.asset_checks]
+TINY_SHOP_SEGMENTS = {"min_customers": 13, "min_segment_customers": 3}
+"""The test shop has a few dozen customers in its first months: segment models are allowed on them."""
 
 
 def resources_in(folder: Path, **overrides: dg.ConfigurableResource) -> dict:
@@ -46,6 +48,11 @@ def run(
     """Materialise every asset and check (or a selection) into `folder`, for the months that hold a
     range of days (the whole test window by default)."""
     first, last = (month_key(date.fromisoformat(day)) for day in (first_day, last_day))
+    selected = (selection or dg.AssetSelection.all()).resolve(defs.assets)
+    if dg.AssetKey("customer_segments") in selected:
+        ops = dict((run_config or {}).get("ops", {}))
+        given = ops.get("customer_segments", {}).get("config", {})
+        run_config = {**(run_config or {}), "ops": ops | {"customer_segments": {"config": TINY_SHOP_SEGMENTS | given}}}
     return dg.materialize(
         EVERYTHING,
         resources=resources_in(folder, **overrides),

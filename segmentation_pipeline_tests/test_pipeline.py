@@ -1,5 +1,6 @@
 """The pipeline materialised with Dagster on a small generated shop (400 customers, Jan-Feb 2024)."""
 
+import functools
 import re
 from datetime import date
 from pathlib import Path
@@ -9,12 +10,15 @@ import duckdb
 import pandas as pd
 import pytest
 
+from segmentation_pipeline.defs.ingest import checks
 from segmentation_pipeline.defs.resources import SourceResource
-from segmentation_pipeline.domain.quality import expectations
+from segmentation_pipeline.domain.quality import expectations, volume
 from segmentation_pipeline.domain.returns.features import FACT_COLUMNS
 from segmentation_pipeline.domain.returns.registry import ModelRegistry
+from segmentation_pipeline.run import flagged_lines
 from segmentation_pipeline.sql import catalog
 from segmentation_pipeline_tests.pipeline_runs import (
+    TINY_SHOP_SEGMENTS,
     copy_of,
     materialisation_metadata,
     open_warehouse,
@@ -76,12 +80,36 @@ def test_data_quality_report_accounts_for_every_raw_row(full_run):
     report = (folder / "reports" / "data_quality.md").read_text()
     with open_warehouse(folder) as con:
         staged = con.sql("SELECT count(*) FROM staging.transactions").fetchall()[0][0]
-        quarantined = con.sql("SELECT count(*) FROM staging.quarantine WHERE table_name = 'transactions'").fetchall()[
-            0
-        ][0]
-        raw = con.sql("SELECT count(*) FROM raw.transactions").fetchall()[0][0]
-    assert raw == staged + quarantined
-    assert f"| transactions | {raw:,} | {staged:,} | {quarantined:,} |" in report
+        quarantined, unplaced = con.sql(
+            "SELECT count(partition_date), count(*) - count(partition_date) FROM staging.quarantine "
+            "WHERE table_name = 'transactions'"
+        ).fetchall()[0]
+        on_a_day = con.sql("SELECT count(*) FROM raw.transactions").fetchall()[0][0]
+    assert on_a_day == staged + quarantined
+    raw = on_a_day + unplaced
+    assert f"| transactions | {raw:,} | {staged:,} | {quarantined:,} | {unplaced:,} |" in report
+    assert "do not reconcile" not in report
+    assert report.count("| yes |") == len(TABLES)
+
+
+def test_a_young_small_shop_raises_no_volume_warning(full_run):
+    _, result = full_run
+    evaluations = [e for e in result.get_asset_check_evaluations() if e.check_name == "daily_volume_in_trailing_range"]
+    assert len(evaluations) == 2
+    for evaluation in evaluations:  # about ten orders a day: below the level the check judges
+        assert evaluation.passed
+        assert evaluation.metadata["days judged"].value == 0
+        assert evaluation.metadata["days not judged (history too short or too thin)"].value > 50
+
+
+def test_console_lists_ten_flagged_days_then_how_many_more():
+    flagged = [{"day": f"2024-03-{d:02d}", "value": 0.0, "lower": 33.171, "upper": 244.19} for d in range(1, 13)]
+
+    lines = flagged_lines(flagged)
+
+    assert lines[0] == "2024-03-01: 0, outside 33.171 – 244.19"
+    assert len(lines) == 11 and lines[-1] == "and 2 more"
+    assert flagged_lines(flagged[:3]) == lines[:3]
 
 
 def test_return_facts_describe_every_staged_line_and_the_scoring_state_is_served(full_run):
@@ -228,9 +256,11 @@ TAMPERING = {
 
 
 @pytest.mark.parametrize("case", list(TAMPERING))
-def test_check_passes_on_clean_data_and_fails_on_broken_data(full_run, tmp_path, case):
+def test_check_passes_on_clean_data_and_fails_on_broken_data(full_run, tmp_path, monkeypatch, case):
     asset, check, tampering, last_day = TAMPERING[case]
     folder, _ = full_run
+    # the test shop sells about ten orders a day, too few for the volume checks to judge: lower their floor
+    monkeypatch.setattr(checks, "daily_anomalies", functools.partial(volume.daily_anomalies, min_level=1))
     copy = copy_of(folder, tmp_path / "copy")
     clean = run_check(copy, asset, check, "2024-02-20", last_day)
     with duckdb.connect(str(warehouse(copy))) as con:
@@ -240,6 +270,8 @@ def test_check_passes_on_clean_data_and_fails_on_broken_data(full_run, tmp_path,
     if check == "daily_volume_in_trailing_range":  # a small shop's month has noisy days: the tampered one is new
         assert "2024-02-20" not in clean.metadata["flagged days"].md_str
         assert "| 2024-02-20 |" in evaluation.metadata["flagged days"].md_str
+        [line] = [line for line in flagged_lines(evaluation.metadata["flagged"].value) if "2024-02-20" in line]
+        assert re.fullmatch(r"2024-02-20: [\d.]+, outside [\d.]+ – [\d.]+", line)
     else:
         assert clean.passed
     warnings = ("daily_volume_in_trailing_range", "segments_are_stable")
@@ -412,13 +444,44 @@ def test_latest_segments_are_compared_with_the_latent_types_of_the_generated_sho
     folder, result = full_run
     metadata = materialisation_metadata(result, "segments_vs_latent_types")
     with open_warehouse(folder) as con:
-        confusion = con.sql("SELECT * FROM segments.latent_type_confusion").df().set_index("latent_type")
+        confusion = con.sql("SELECT * FROM segments.latent_type_confusion").df().set_index("label")
         latest = con.sql("SELECT segment_name, count(*) FROM segments_on(DATE '2024-02-29') GROUP BY 1").fetchall()
     assert dict(confusion.sum()) == dict(latest)
     assert set(confusion.index) <= {"vip", "frequent_small", "bargain_hunter", "regular", "one_time", "serial_returner"}
     assert metadata["customers compared"].value == confusion.to_numpy().sum()
-    assert -1 <= metadata["adjusted Rand index"].value <= 1
-    assert "latent_type" in metadata["customers per latent type (rows) and segment (columns)"].md_str
+    assert metadata["segments"].value == len(latest)
+    assert -1 <= metadata["baseline adjusted Rand index"].value <= 1
+    assert metadata["beats the baseline"].value == (
+        metadata["adjusted Rand index"].value >= metadata["baseline adjusted Rand index"].value
+    )
+    assert metadata["customers per true type (rows) and segment (columns)"].md_str.startswith("| label ")
+
+
+def test_days_before_the_first_segment_model_have_rfm_segments_only_and_say_so(full_run):
+    folder, result = full_run
+    metadata = materialisation_metadata(result, "customer_segments")
+    with open_warehouse(folder) as con:
+        [(first_model,)] = con.sql("SELECT min(fitted_on) FROM segments.segment_models").fetchall()
+        day_before = first_model - pd.Timedelta(days=1).to_pytimedelta()
+        [(customers,)] = con.execute("SELECT count(*) FROM snapshot_on($day)", {"day": day_before}).fetchall()
+        segmented = con.execute("SELECT count(*) FROM segments_on($day)", {"day": day_before}).fetchall()
+        rfm = con.execute("SELECT count(*) FROM rfm_on($day)", {"day": day_before}).fetchall()
+    assert 0 < customers < TINY_SHOP_SEGMENTS["min_customers"]
+    assert segmented == [(0,)] and rfm == [(customers,)]
+    assert metadata["days without a segment model"].value == (first_model - date(2024, 1, 1)).days
+    assert "fewer than 13 customers" in metadata["why some days have no segments"].value
+
+
+def test_a_files_source_with_customer_labels_gets_the_same_comparison(full_run, tmp_path):
+    folder, result = full_run
+    copy = copy_of(folder, tmp_path / "copy")
+    files = shop_through(tmp_path / "files", "2024-02-29")  # with customer_labels.parquet beside the tables
+    labelled = run(copy, selection=dg.AssetSelection.assets("segments_vs_latent_types"), source=files)
+    from_files = materialisation_metadata(labelled, "segments_vs_latent_types")
+    from_generator = materialisation_metadata(result, "segments_vs_latent_types")
+    assert from_files["ground truth"].value.startswith("files in ")
+    for name in ("customers compared", "adjusted Rand index", "baseline adjusted Rand index"):
+        assert from_files[name] == from_generator[name]
 
 
 def test_without_ground_truth_the_comparison_says_so(full_run, tmp_path):

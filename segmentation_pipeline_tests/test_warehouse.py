@@ -9,12 +9,14 @@ from segmentation_pipeline.domain.contract import EVENT_TABLES, TABLES
 from segmentation_pipeline.sources.base import SourceError
 from segmentation_pipeline.sources.files import FilesSource
 from segmentation_pipeline.warehouse import (
+    OutdatedWarehouse,
     Window,
     connect,
     load_raw_window,
     quarantine_by_reason,
     quarantine_unplaced_rows,
     reconcile,
+    table_totals,
 )
 from segmentation_pipeline_tests.shop_files import (
     ALL_DAYS,
@@ -76,6 +78,23 @@ def test_rows_without_an_event_day_are_quarantined_once(shop):
     assert con.sql("SELECT count(*) FROM staging.quarantine WHERE partition_date IS NULL").fetchall() == [(2,)]
 
 
+def test_table_totals_count_every_source_row_once(shop):
+    con = connect()
+    build(con, shop, [ALL_DAYS])
+    quarantine_unplaced_rows(con, shop, EVENT_TABLES, date(2024, 1, 1), date(2024, 2, 1), datetime(2026, 1, 1))
+
+    totals = {t.table: t for t in table_totals(con, list(TABLES.values()))}
+
+    transactions = totals["transactions"]
+    source_rows = con.sql(f"SELECT count(*) FROM ({shop.table_sql(con, TABLES['transactions'])})").fetchall()[0][0]
+    assert transactions.raw == source_rows
+    assert transactions.staged == EXPECTED_STAGED["transactions"]
+    assert transactions.quarantined == sum(EXPECTED_QUARANTINE["transactions"].values())
+    assert transactions.unplaced == sum(EXPECTED_UNPLACED.values())
+    assert all(t.unaccounted == 0 for t in totals.values())
+    assert totals["customers"].unplaced == 0
+
+
 def test_rerunning_a_window_replaces_it(shop):
     con = connect()
     build(con, shop, [ALL_DAYS])
@@ -127,3 +146,25 @@ def test_parquet_and_csv_give_the_same_staging(tmp_path):
 def test_missing_transactions_file_is_a_clear_error(tmp_path):
     with pytest.raises(SourceError, match="no transactions.csv"):
         FilesSource(tmp_path).prepare()
+
+
+def test_customer_labels_of_a_files_source_are_read_by_header_name(tmp_path):
+    con = connect()
+    assert FilesSource(tmp_path).customer_labels_sql(con) is None  # no labels file: no ground truth
+    (tmp_path / "customer_labels.csv").write_text(" Label ,Customer_ID\nvip,C1\n,C2\nbargain,C3\n")
+    labels = con.sql(FilesSource(tmp_path).customer_labels_sql(con) + " ORDER BY customer_id").fetchall()
+    assert labels == [("C1", "vip"), ("C3", "bargain")]  # a customer without a label is not compared
+
+
+def test_customer_labels_without_a_label_column_name_the_file(tmp_path):
+    (tmp_path / "customer_labels.csv").write_text("customer_id,type\nC1,vip\n")
+    with pytest.raises(SourceError, match=r"customer_labels\.csv: missing column\(s\) label for customer labels"):
+        FilesSource(tmp_path).customer_labels_sql(connect())
+
+
+def test_a_warehouse_from_an_earlier_version_is_named_with_what_to_do(tmp_path):
+    path = tmp_path / "old.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA features; CREATE TABLE features.customer_history (as_of_day DATE)")
+    with pytest.raises(OutdatedWarehouse, match=f"(?s){path}: built by an earlier version.*delete the warehouse file"):
+        connect(path)

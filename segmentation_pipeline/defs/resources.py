@@ -55,9 +55,9 @@ class SourceResource(dg.ConfigurableResource):
             cache_dir=Path(self.cache_dir) if self.cache_dir else None,
         )
 
-    def customer_truth_path(self) -> Path | None:
-        """The source's file of true customer types, or None when the source has no ground truth."""
-        return self.reader().customer_truth_path()
+    def customer_labels_sql(self, con: duckdb.DuckDBPyConnection) -> str | None:
+        """A SELECT of customers' true types (`customer_id`, `label`), or None when the source has none."""
+        return self.reader().customer_labels_sql(con)
 
 
 class Artifacts(dg.ConfigurableResource):

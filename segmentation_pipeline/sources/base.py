@@ -14,7 +14,6 @@ four lineage columns:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Protocol
 
 import duckdb
@@ -37,8 +36,9 @@ class RawSource(Protocol):
     def describe(self) -> str:
         """One line naming the source for metadata."""
 
-    def customer_truth_path(self) -> Path | None:
-        """Parquet file of each customer's true (latent) type, when the source knows it; None otherwise."""
+    def customer_labels_sql(self, con: duckdb.DuckDBPyConnection) -> str | None:
+        """A SELECT of each customer's true type (`customer_id`, `label`, text) when the source knows
+        them; None otherwise."""
 
 
 def relation_columns(con: duckdb.DuckDBPyConnection, relation: str, path: object, reading_as: str) -> list[str]:

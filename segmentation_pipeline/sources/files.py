@@ -5,7 +5,8 @@ Header names are matched to contract columns ignoring case and surrounding
 spaces; unknown columns are ignored. CSV files are read as text (dialect
 sniffed, header required); a row with more fields than the header is
 kept and quarantined as `malformed_row`. `transactions` is required; a missing
-optional table is read as empty.
+optional table is read as empty. An optional `customer_labels` file (`customer_id`, `label`)
+gives customers' true types, when known, to compare the segments with.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from segmentation_pipeline.sources.base import (
 
 SUFFIXES = (".parquet", ".csv", ".csv.gz")
 REQUIRED_TABLES = ("transactions",)
+LABELS = "customer_labels"
+"""Optional file of customers' true types, to measure how well the segments recover them."""
 
 
 def find_table_file(folder: Path, table: str) -> Path | None:
@@ -82,5 +85,19 @@ class FilesSource:
     def describe(self) -> str:
         return f"files in {self.folder}"
 
-    def customer_truth_path(self) -> None:
-        """Real data: customers' true types are unknown."""
+    def customer_labels_sql(self, con: duckdb.DuckDBPyConnection) -> str | None:
+        """The optional `customer_labels` file (`customer_id`, `label`): each customer's true type."""
+        path = find_table_file(self.folder, LABELS)
+        if path is None:
+            return None
+        relation, _ = file_relation(path)
+        by_name = {c.strip().lower(): c for c in relation_columns(con, relation, path, "customer labels")}
+        missing = [c for c in ("customer_id", "label") if c not in by_name]
+        if missing:
+            raise SourceError(
+                f"{path}: missing column(s) {', '.join(missing)} for customer labels; found {', '.join(by_name)}"
+            )
+        return (
+            f'SELECT CAST("{by_name["customer_id"]}" AS VARCHAR) AS customer_id, '
+            f'CAST("{by_name["label"]}" AS VARCHAR) AS label FROM {relation} WHERE "{by_name["label"]}" IS NOT NULL'
+        )

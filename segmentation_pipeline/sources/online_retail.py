@@ -184,5 +184,5 @@ class OnlineRetailSource:
     def describe(self) -> str:
         return f"UCI Online Retail file {self.path}"
 
-    def customer_truth_path(self) -> None:
+    def customer_labels_sql(self, con: duckdb.DuckDBPyConnection) -> None:
         """Real data: customers' true types are unknown."""

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from segmentation_pipeline.domain.contract import TABLES, Table
-from segmentation_pipeline.sources.files import FilesSource
+from segmentation_pipeline.sources.files import LABELS, FilesSource
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,8 @@ class SyntheticSource:
 
     def export(self, folder: Path, last_day: date) -> None:
         """The shop as the `files` source finds it at the end of `last_day`: every row dated up to that
-        day, in time order (so a later day only adds rows at the end of each file), and every customer."""
+        day, in time order (so a later day only adds rows at the end of each file), every customer, and
+        every customer's true type as `customer_labels`."""
         folder.mkdir(parents=True, exist_ok=True)
         with duckdb.connect() as con:
             for table in TABLES.values():
@@ -55,11 +56,18 @@ class SyntheticSource:
                     )
                 target = folder / f"{table.name}.parquet"
                 con.execute(f"COPY (SELECT * EXCLUDE (file_row_number) FROM {rows}) TO '{target}' (FORMAT parquet)")
+            labels = folder / f"{LABELS}.parquet"
+            truth = f"SELECT customer_id, latent_type AS label FROM read_parquet('{self.truth_path()}')"
+            con.execute(f"COPY ({truth}) TO '{labels}' (FORMAT parquet)")
 
-    def customer_truth_path(self) -> Path | None:
-        """The generator's customer ground truth (``latent_type`` per ``customer_id``), once generated."""
-        path = self.folder / "ground_truth" / "customer_truth.parquet"
-        return path if path.exists() else None
+    def customer_labels_sql(self, con: duckdb.DuckDBPyConnection) -> str | None:
+        """The generator's hidden customer types, once generated."""
+        path = self.truth_path()
+        return f"SELECT customer_id, latent_type AS label FROM read_parquet('{path}')" if path.exists() else None
+
+    def truth_path(self) -> Path:
+        """The generator's customer ground truth: ``latent_type`` per ``customer_id``."""
+        return self.folder / "ground_truth" / "customer_truth.parquet"
 
     def describe(self) -> str:
         return f"synthetic shop of {self.n_customers:,} customers (seed {self.seed}) in {self.folder}"

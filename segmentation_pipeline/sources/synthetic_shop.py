@@ -41,6 +41,12 @@ class ShopSpec:
     campaign_reach: float = 0.4
     duckdb_memory_limit: str = "4GB"
     write_line_truth: bool = True
+    types: tuple[CustomerType, ...] | None = None
+    """The customer types to draw from; None: the default shop's ``TYPES``."""
+
+    @property
+    def customer_types(self) -> tuple[CustomerType, ...]:
+        return TYPES if self.types is None else self.types
 
 
 @dataclass(frozen=True)
@@ -218,11 +224,95 @@ TYPES = (
         mean_age=31,
     ),
 )
-TYPE_NAMES = tuple(t.name for t in TYPES)
+
+SEPARATED_TYPES = (
+    CustomerType(
+        "loyal_big_spender",
+        share=0.15,
+        orders_per_year=15.0,
+        dropout=0.02,
+        lines_per_order=4.5,
+        extra_units=0.5,
+        price_tilt=1.0,
+        category_weights=(0.25, 0.15, 0.25, 0.15, 0.08, 0.06, 0.03, 0.03),
+        discount_share=0.03,
+        size_bracketing=0.05,
+        return_effect=-0.5,
+        offer_response=(0.01, 0.05, 0.02),
+        channel_weights=(0.5, 0.45, 0.05),
+        mean_age=47,
+    ),
+    CustomerType(
+        "frequent_small",
+        share=0.25,
+        orders_per_year=24.0,
+        dropout=0.03,
+        lines_per_order=1.2,
+        extra_units=0.0,
+        price_tilt=-0.8,
+        category_weights=(0.10, 0.02, 0.02, 0.10, 0.35, 0.06, 0.10, 0.25),
+        discount_share=0.08,
+        size_bracketing=0.0,
+        return_effect=-1.0,
+        offer_response=(0.03, 0.04, 0.01),
+        channel_weights=(0.2, 0.75, 0.05),
+        mean_age=33,
+    ),
+    CustomerType(
+        "deal_seeker",
+        share=0.20,
+        orders_per_year=6.0,
+        dropout=0.06,
+        lines_per_order=3.0,
+        extra_units=0.6,
+        price_tilt=-0.5,
+        category_weights=(0.32, 0.12, 0.08, 0.18, 0.08, 0.08, 0.10, 0.04),
+        discount_share=0.85,
+        size_bracketing=0.05,
+        return_effect=0.0,
+        offer_response=(0.2, 0.03, 0.05),
+        channel_weights=(0.3, 0.2, 0.5),
+        mean_age=37,
+    ),
+    CustomerType(
+        "one_time",
+        share=0.25,
+        orders_per_year=0.3,
+        dropout=0.95,
+        lines_per_order=1.5,
+        extra_units=0.1,
+        price_tilt=0.0,
+        category_weights=(0.25, 0.12, 0.14, 0.14, 0.10, 0.08, 0.10, 0.07),
+        discount_share=0.2,
+        size_bracketing=0.03,
+        return_effect=0.0,
+        offer_response=(0.005, 0.005, 0.0),
+        channel_weights=(0.45, 0.15, 0.40),
+        mean_age=39,
+    ),
+    CustomerType(
+        "serial_returner",
+        share=0.15,
+        orders_per_year=8.0,
+        dropout=0.05,
+        lines_per_order=4.0,
+        extra_units=0.6,
+        price_tilt=0.3,
+        category_weights=(0.50, 0.30, 0.04, 0.06, 0.05, 0.03, 0.01, 0.01),
+        discount_share=0.15,
+        size_bracketing=0.6,
+        return_effect=2.5,
+        offer_response=(0.03, 0.06, 0.01),
+        channel_weights=(0.55, 0.40, 0.05),
+        mean_age=30,
+    ),
+)
+"""Five customer types far apart in frequency, basket, discounts and returns: a shop on which any
+sound segmentation should find the types, to check that the pipeline does."""
 
 
-def _per_type(attr: str) -> np.ndarray:
-    return np.array([getattr(t, attr) for t in TYPES])
+def _per_type(types: tuple[CustomerType, ...], attr: str) -> np.ndarray:
+    return np.array([getattr(t, attr) for t in types])
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -305,7 +395,7 @@ def _catalogue(spec: ShopSpec) -> Catalogue:
     price = np.round(np.maximum(CATEGORY_MEDIAN_PRICE[category] * relative, 0.99), 2)
     popularity = np.exp(rng.normal(0.0, 1.2, spec.n_products))
     choice = []
-    for kind in TYPES:
+    for kind in spec.customer_types:
         weight = popularity * relative**kind.price_tilt
         weight = weight / np.bincount(category, weight, len(CATEGORIES))[category]
         weight = weight * np.array(kind.category_weights)[category]
@@ -336,12 +426,13 @@ def _campaign_schedule(spec: ShopSpec) -> list[Campaign]:
 
 def _customers(rng: np.random.Generator, spec: ShopSpec, clock: Clock, first_no: int, n: int) -> dict:
     """Customer master data, their hidden traits (ground truth) and, prefixed "_", working arrays."""
-    kind = rng.choice(len(TYPES), n, p=_per_type("share"))
+    types = spec.customer_types
+    kind = rng.choice(len(types), n, p=_per_type(types, "share"))
     signup = clock.to_days(rng.beta(0.9, 1.5, n) * clock.end)
-    age = np.clip(rng.normal(_per_type("mean_age")[kind], 11.0), 18, 85)
+    age = np.clip(rng.normal(_per_type(types, "mean_age")[kind], 11.0), 18, 85)
     country = rng.choice(len(COUNTRIES), n, p=COUNTRY_WEIGHTS)
-    preferred = (rng.random((n, 1)) > np.cumsum(_per_type("channel_weights")[kind], axis=1)).sum(axis=1)
-    return_effect = _per_type("return_effect")[kind] + rng.normal(0.0, 0.5, n)
+    preferred = (rng.random((n, 1)) > np.cumsum(_per_type(types, "channel_weights")[kind], axis=1)).sum(axis=1)
+    return_effect = _per_type(types, "return_effect")[kind] + rng.normal(0.0, 0.5, n)
     return {
         "customer_no": np.arange(first_no, first_no + n),
         "signup_ts": clock.stamp(signup),
@@ -351,10 +442,10 @@ def _customers(rng: np.random.Generator, spec: ShopSpec, clock: Clock, first_no:
         "acquisition_channel": _labels(
             rng.choice(len(ACQUISITION), n, p=[0.3, 0.22, 0.18, 0.1, 0.12, 0.08]), ACQUISITION
         ),
-        "latent_type": _labels(kind, TYPE_NAMES),
+        "latent_type": _labels(kind, tuple(t.name for t in types)),
         "true_return_propensity": _sigmoid(RETURN_INTERCEPT + return_effect),
-        "orders_per_year": _per_type("orders_per_year")[kind] * rng.gamma(2.0, 0.5, n),
-        "dropout_probability": _per_type("dropout")[kind],
+        "orders_per_year": _per_type(types, "orders_per_year")[kind] * rng.gamma(2.0, 0.5, n),
+        "dropout_probability": _per_type(types, "dropout")[kind],
         "_kind": kind,
         "_signup": signup,
         "_country": country,
@@ -391,7 +482,7 @@ def _campaign_exposures(
     the last year (or not yet), randomised over its variants. The hold-out gets no message; an
     offer makes the customer buy within 14 days with a type-specific chance.
     Returns the exposures and the orders those offers caused."""
-    effect = np.array([(0.0, *t.offer_response) for t in TYPES])
+    effect = np.array([(0.0, *t.offer_response) for t in spec.customer_types])
     none = np.empty(0, dtype=np.int64)
     exposed, caused = [(none, none, none, np.empty(0), np.empty(0, dtype=bool))], [(none, np.empty(0), none)]
     for c, campaign in enumerate(campaigns):
@@ -441,20 +532,23 @@ def _orders(rng: np.random.Generator, cust: dict, organic: dict, caused: dict, f
     }
 
 
-def _transactions(rng: np.random.Generator, clock: Clock, cat: Catalogue, cust: dict, orders: dict) -> dict:
+def _transactions(
+    rng: np.random.Generator, spec: ShopSpec, clock: Clock, cat: Catalogue, cust: dict, orders: dict
+) -> dict:
     """Order lines: basket size, products, units and discounts by customer type, plus each
     line's true return probability from a logistic model of customer, category, price, discount
     and whether the basket holds several sizes or copies of the same sized item."""
+    types = spec.customer_types
     kind_of_order = cust["_kind"][orders["owner"]]
-    n_lines = 1 + rng.poisson(_per_type("lines_per_order")[kind_of_order] - 1)
+    n_lines = 1 + rng.poisson(_per_type(types, "lines_per_order")[kind_of_order] - 1)
     order = np.repeat(np.arange(n_lines.size), n_lines + (orders["offer"] == VARIANTS.index("bundle")))
     kind = kind_of_order[order]
     product = np.empty(order.size, dtype=np.int64)
-    for k in range(len(TYPES)):
+    for k in range(len(types)):
         mine = np.flatnonzero(kind == k)
         product[mine] = rng.choice(cat.price.size, mine.size, p=cat.choice[k])
-    quantity = 1 + rng.poisson(_per_type("extra_units")[kind])
-    second_size = SIZED[cat.category[product]] & (rng.random(order.size) < _per_type("size_bracketing")[kind])
+    quantity = 1 + rng.poisson(_per_type(types, "extra_units")[kind])
+    second_size = SIZED[cat.category[product]] & (rng.random(order.size) < _per_type(types, "size_bracketing")[kind])
     line = np.repeat(np.arange(order.size), 1 + second_size)
     quantity = np.where(np.diff(line, prepend=-1) == 0, 1, quantity[line])
     order, kind, product = order[line], kind[line], product[line]
@@ -462,7 +556,9 @@ def _transactions(rng: np.random.Generator, clock: Clock, cat: Catalogue, cust: 
 
     _, same, copies = np.unique(order * cat.price.size + product, return_inverse=True, return_counts=True)
     multi_copy = SIZED[category] & ((copies[same] > 1) | (quantity > 1))
-    on_sale = rng.random(order.size) < np.minimum(_per_type("discount_share")[kind] * (1 + clock.sale_peak(t)), 0.95)
+    on_sale = rng.random(order.size) < np.minimum(
+        _per_type(types, "discount_share")[kind] * (1 + clock.sale_peak(t)), 0.95
+    )
     off = np.where(on_sale, rng.choice([0.1, 0.2, 0.3, 0.5], order.size, p=[0.35, 0.35, 0.2, 0.1]), 0.0)
     off = np.where(orders["offer"][order] == VARIANTS.index("10pct_off"), 0.1, off)
     owner = orders["owner"][order]
@@ -589,7 +685,7 @@ def _simulate_block(
     organic = _organic_orders(rng, clock, cust)
     exposures, caused = _campaign_exposures(rng, spec, clock, cust, organic, campaigns)
     orders = _orders(rng, cust, organic, caused, next_no["order"])
-    lines = _transactions(rng, clock, cat, cust, orders)
+    lines = _transactions(rng, spec, clock, cat, cust, orders)
     _attribute_conversions(exposures, orders, lines)
     returns = _returns(rng, clock, lines, next_no["return"])
     contacts = _service_interactions(rng, clock, cust, orders, lines, returns, next_no["interaction"])
@@ -643,14 +739,14 @@ def _final_queries(spec: ShopSpec) -> dict[str, tuple[str, str, str]]:
     return queries
 
 
-def _campaign_truth(campaigns: list[Campaign]) -> pa.Table:
+def _campaign_truth(campaigns: list[Campaign], types: tuple[CustomerType, ...]) -> pa.Table:
     """True chance that a variant makes a customer of each type buy within 14 days, on top of the
     orders they would have placed anyway (0 for the hold-out, which receives no message)."""
     rows = [
         (c.campaign_id, VARIANTS[v], t.name, c.strength * (0.0, *t.offer_response)[v])
         for c in campaigns
         for v in c.variants
-        for t in TYPES
+        for t in types
     ]
     names = ("campaign_id", "variant", "latent_type", "true_conversion_rate")
     return pa.table({name: pa.array([r[i] for r in rows]) for i, name in enumerate(names)})
@@ -681,7 +777,7 @@ def generate_shop(spec: ShopSpec, out_dir: Path) -> dict[str, int]:
             (parts / name).mkdir(parents=True, exist_ok=True)
             table = pa.table({k: v for k, v in columns.items() if not k.startswith("_")})
             pq.write_table(table, parts / name / f"{block:06d}.parquet")
-    pq.write_table(_campaign_truth(campaigns), out_dir / "ground_truth" / "campaign_truth.parquet")
+    pq.write_table(_campaign_truth(campaigns, spec.customer_types), out_dir / "ground_truth" / "campaign_truth.parquet")
 
     counts = {}
     with duckdb.connect() as con:

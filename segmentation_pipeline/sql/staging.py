@@ -150,6 +150,17 @@ ORDER BY day
 """
 
 
+def table_counts_sql(table: Table) -> str:
+    """Over every loaded day: rows in `raw.<table>`, staged rows, quarantined rows with an event day, and
+    unplaced rows (quarantined with no event day: only an event table's rows can lack one)."""
+    unplaced = "partition_date IS NULL" if table.partitioned else "false"
+    return f"""
+SELECT (SELECT count(*) FROM raw.{table.name}), (SELECT count(*) FROM staging.{table.name}),
+       count(*) FILTER (WHERE NOT ({unplaced})), count(*) FILTER (WHERE {unplaced})
+FROM {QUARANTINE} WHERE table_name = '{table.name}'
+"""
+
+
 def load_raw_sql(table: Table, source_select: str) -> str:
     """Replace the window's raw rows with the source's rows whose event day is in the window."""
     placed = (

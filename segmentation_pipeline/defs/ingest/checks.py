@@ -2,7 +2,8 @@
 
 Blocking (ERROR) checks stop downstream assets in the same run: every raw row
 is staged or quarantined, and each staging table meets its expectation suite.
-Warning checks flag days whose volume departs from the trailing 28 days.
+Warning checks flag days whose volume departs from the same weekday in the
+trailing 28 days, once that history is long and busy enough.
 """
 
 from datetime import date, datetime, time, timedelta
@@ -13,6 +14,7 @@ import duckdb
 from segmentation_pipeline.defs.partitions import event_window, first_day
 from segmentation_pipeline.defs.resources import Warehouse
 from segmentation_pipeline.domain.contract import TABLES, Table
+from segmentation_pipeline.domain.quality.volume import MIN_DAILY_EVENTS, MIN_WEEKS, Anomaly, daily_anomalies
 from segmentation_pipeline.sql import query
 from segmentation_pipeline.sql.staging import window_filter
 from segmentation_pipeline.warehouse import Window, last_refresh, reconcile, unbalanced_days
@@ -75,30 +77,34 @@ def _midnight(day: date | None) -> datetime | None:
     return None if day is None else datetime.combine(day, time())
 
 
-# Daily metrics a warning check watches: one value per day from $first to $last (NULL where undefined).
+# Daily metrics a warning check watches (name, query, events): per day from $first to $last, the value
+# (NULL where undefined) and the count of events it rests on.
 DAILY_METRICS = {
-    "transactions": ("orders", "ingest/daily_orders"),
-    "returns": ("returned lines per order line", "ingest/returned_lines_per_order_line"),
+    "transactions": ("orders", "ingest/daily_orders", "orders"),
+    "returns": ("returned lines per order line", "ingest/returned_lines_per_order_line", "returned lines"),
 }
 
 
 def daily_series(
     con: duckdb.DuckDBPyConnection, metric_sql: str, window: Window, first_partition: date
-) -> list[tuple[date, float]]:
-    """The metric per day over the window and the trailing days before it (never before the first partition)."""
+) -> list[tuple[date, float, float]]:
+    """The metric and its events per day over the window and the trailing days before it (never before the
+    first partition)."""
     first = max(window.start - timedelta(days=TRAILING_DAYS), first_partition)
     rows = con.execute(metric_sql, {"first": first, "last": window.end - timedelta(days=1)}).fetchall()
-    return [(day, float("nan") if value is None else float(value)) for day, value in rows]
+    return [(day, float("nan") if value is None else float(value), float(events)) for day, value, events in rows]
 
 
 def daily_volume(con: duckdb.DuckDBPyConnection, table: Table, window: Window) -> dg.AssetCheckResult:
-    """Each day the latest staging of the table wrote, within the window, against its trailing weeks."""
-    from segmentation_pipeline.domain.quality.volume import daily_anomalies
+    """Each day the latest staging of the table wrote, within the window, against its trailing weeks.
 
-    metric, metric_query = DAILY_METRICS[table.name]
+    The flagged days are listed as a table and as `flagged`, a JSON list of day, value and band that the
+    command line prints after a run."""
+    metric, metric_query, _ = DAILY_METRICS[table.name]
     window = latest_staged(con, table, window)
     series = daily_series(con, query(metric_query), window, first_day())
-    judged = [(day, a) for day, a in daily_anomalies(metric, series, window.start, TRAILING_DAYS) if day < window.end]
+    days = [(day, a) for day, a in daily_anomalies(metric, series, window.start, TRAILING_DAYS) if day < window.end]
+    judged = [(day, a) for day, a in days if a.judged]
     flagged = [(day, a) for day, a in judged if a.is_anomaly]
     listing = "| day | value | trailing median | band |\n|---|---:|---:|---|\n" + "\n".join(
         f"| {day} | {a.value:.3f} | {a.baseline_median:.3f} | {a.lower:.3f} – {a.upper:.3f} |"
@@ -110,10 +116,17 @@ def daily_volume(con: duckdb.DuckDBPyConnection, table: Table, window: Window) -
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
             "days judged": len(judged),
+            "days not judged (history too short or too thin)": len(days) - len(judged),
             "days flagged": len(flagged),
             "flagged days": dg.MetadataValue.md(listing if flagged else "_none_"),
+            "flagged": dg.MetadataValue.json([flagged_day(day, a) for day, a in flagged]),
         },
     )
+
+
+def flagged_day(day: date, anomaly: Anomaly) -> dict:
+    """A flagged day as the command line prints it: the day, its value and the band it left."""
+    return {"day": day.isoformat(), **{k: round(getattr(anomaly, k), 3) for k in ("value", "lower", "upper")}}
 
 
 def check_specs(table: Table) -> list[dg.AssetCheckSpec]:
@@ -135,14 +148,15 @@ def check_specs(table: Table) -> list[dg.AssetCheckSpec]:
         ),
     ]
     if table.name in DAILY_METRICS:
-        metric = DAILY_METRICS[table.name][0]
+        metric, _, events = DAILY_METRICS[table.name]
         specs.append(
             dg.AssetCheckSpec(
                 "daily_volume_in_trailing_range",
                 asset=asset,
                 description=f"Warns when a day's {metric} moves more than 4 robust spreads, and more than a factor "
                 f"1.75, from the median of the same weekday in the trailing {TRAILING_DAYS} days. Judges the days "
-                "the latest staging of the table wrote, within the run's months.",
+                "the latest staging of the table wrote, within the run's months, once the window holds "
+                f"{MIN_WEEKS} of their weekday with a median of at least {MIN_DAILY_EVENTS} {events}.",
             )
         )
     return specs

@@ -16,7 +16,8 @@ from segmentation_pipeline.warehouse import quarantine_reasons, table_totals
 )
 def data_quality_report(warehouse: Warehouse, artifacts: Artifacts) -> dg.MaterializeResult:
     """Rows kept and rejected per table and reason over every loaded day: the first page to read
-    after a refresh. Written to `data_quality.md` in the reports folder."""
+    after a refresh, where raw = staged + quarantined + unplaced for each table (a table that does
+    not add up is marked). Written to `data_quality.md` in the reports folder."""
     with warehouse.get_connection() as con:
         totals = table_totals(con, list(TABLES.values()))
         reasons = quarantine_reasons(con)
@@ -27,6 +28,7 @@ def data_quality_report(warehouse: Warehouse, artifacts: Artifacts) -> dg.Materi
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": len(reasons),
+            "tables not reconciling": ", ".join(t.table for t in totals if t.unaccounted) or "none",
             "path": dg.MetadataValue.path(str(path)),
             "report": dg.MetadataValue.md(text),
         }

@@ -11,7 +11,11 @@ from segmentation_pipeline.defs.helpers import (
     replace_days_with_changes,
 )
 from segmentation_pipeline.defs.resources import Artifacts, Warehouse
-from segmentation_pipeline.domain.segments.refit import INPUT_COLUMNS, STABILITY_THRESHOLD, SegmentationSettings
+from segmentation_pipeline.domain.segments.refit import (
+    INPUT_COLUMNS,
+    STABILITY_THRESHOLD,
+    SegmentationSettings,
+)
 from segmentation_pipeline.sql import catalog, query
 from segmentation_pipeline.warehouse import dirty_window, run_in_transaction
 
@@ -28,6 +32,10 @@ class SegmentationConfig(dg.Config):
     seed: int = SegmentationSettings.seed
     stability_bootstraps: int = SegmentationSettings.stability_bootstraps
     """Bootstrap refits used to measure stability (adjusted Rand index, per-segment Jaccard)."""
+    min_customers: int = SegmentationSettings.min_customers
+    """No segment model before a day has this many customers; earlier days get RFM segments only."""
+    min_segment_customers: int = SegmentationSettings.min_segment_customers
+    """No segment may hold fewer customers (nor less than 1% of them): a k that needs one is not used."""
     recompute_from: str | None = None
     """Recompute the segments from this day on (ISO date), refits included, e.g. after changing the
     settings above; empty: only the days whose customer history changed since the last run."""
@@ -93,12 +101,19 @@ def customer_segments(config: SegmentationConfig, warehouse: Warehouse, artifact
             "SELECT segment_id || ' ' || segment_name, count(*) FROM segments_on(covered_until('customer_segments')) "
             "GROUP BY 1 ORDER BY 2 DESC"
         ).fetchall()
+    days_recomputed = (window.end - window.start).days
     metadata = {
         "dagster/row_count": rows,
-        "days recomputed": (window.end - window.start).days,
+        "days recomputed": days_recomputed,
+        "days without a segment model": days_recomputed - len(changes),
         "model refits in this run": len(refits),
         "customers per segment on the last day": dg.MetadataValue.md(counts_markdown(dict(sizes), "segment")),
     }
+    if len(changes) < days_recomputed:
+        metadata["why some days have no segments"] = (
+            f"no segment model is fitted on fewer than {settings.min_customers} customers; "
+            "those days have RFM segments only"
+        )
     if refits:
         latest = refits[-1]
         features = apply_scaling(last_refit_snapshot, latest.scaling)

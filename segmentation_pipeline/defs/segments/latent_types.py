@@ -1,4 +1,4 @@
-"""Segments against the shop's true customer types, where the source knows them."""
+"""Segments against the shop's true customer types, where the source knows them, and against a baseline."""
 
 import dagster as dg
 
@@ -10,28 +10,40 @@ from segmentation_pipeline.sql import catalog, query
 @dg.asset(**area("segments"), kinds={"duckdb", "scikitlearn"}, deps=["customer_segments"])
 def segments_vs_latent_types(warehouse: Warehouse, source: SourceResource) -> dg.MaterializeResult:
     """Whether the latest segments find the shop's true customer types, where the source knows them
-    (the synthetic shop): the adjusted Rand index between segments and types, and how many customers
-    of each type fall in each segment. The ground truth is read only for this evaluation."""
+    (the synthetic shop, or a `customer_labels` file in a `files` source): the adjusted Rand index of
+    the segments and of a plain K-means baseline (same number of segments, on recency, frequency, net
+    money and the unit return rate) against the types, and how many customers of each type fall in
+    each segment. The true types are read only for this evaluation."""
     from segmentation_pipeline.domain.segments.latent_types import segments_vs_types
+    from segmentation_pipeline.sources.base import SourceError
 
-    truth = source.customer_truth_path()
-    if truth is None:
-        return dg.MaterializeResult(
-            metadata={"ground truth": f"none: {source.reader().describe()} has no known customer types"}
-        )
     with warehouse.get_connection() as con:
-        pairs = con.execute(query("segments/latent_type_pairs"), {"truth": str(truth)}).df()
-        recovery = segments_vs_types(pairs)
+        labels = source.customer_labels_sql(con)
+        if labels is None:
+            return dg.MaterializeResult(
+                metadata={"ground truth": f"none: {source.reader().describe()} has no known customer types"}
+            )
+        con.execute(f"CREATE OR REPLACE TEMP VIEW customer_labels AS {labels}")
+        labelled = con.execute(query("segments/labelled_customers")).df()
+        if labelled.empty:
+            return dg.MaterializeResult(metadata={"ground truth": source.reader().describe(), "customers compared": 0})
+        try:
+            recovery = segments_vs_types(labelled)
+        except ValueError as error:
+            raise SourceError(f"customer labels of {source.reader().describe()}: {error}") from error
         write_frame(con, catalog.LATENT_TYPE_CONFUSION, recovery.confusion.reset_index())
         schema = table_schema(con, catalog.LATENT_TYPE_CONFUSION)
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": len(recovery.confusion),
             "dagster/column_schema": schema,
-            "ground truth": str(truth),
+            "ground truth": source.reader().describe(),
             "customers compared": recovery.customers,
+            "segments": recovery.segments,
             "adjusted Rand index": round(recovery.adjusted_rand_index, 3),
-            "customers per latent type (rows) and segment (columns)": dg.MetadataValue.md(
+            "baseline adjusted Rand index": round(recovery.baseline_adjusted_rand_index, 3),
+            "beats the baseline": recovery.adjusted_rand_index >= recovery.baseline_adjusted_rand_index,
+            "customers per true type (rows) and segment (columns)": dg.MetadataValue.md(
                 frame_markdown(recovery.confusion)
             ),
         }

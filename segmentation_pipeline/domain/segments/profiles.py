@@ -10,6 +10,21 @@ import pandas as pd
 from segmentation_pipeline.domain.segments.features import CLUSTER_FEATURES, prepare_features
 from segmentation_pipeline.domain.segments.playbook import recommended_action
 
+PROFILE_COLUMNS: tuple[str, ...] = (
+    "recency_days",
+    "frequency",
+    "monetary_net",
+    "avg_order_value",
+    "units_per_order",
+    "discount_share",
+    "return_rate_units",
+    "tenure_days",
+    "category_breadth",
+    "service_contacts",
+    "campaign_responses",
+)
+"""Snapshot columns a profile describes (besides the model features' ``z_`` columns)."""
+
 TOP_CATEGORIES = 3
 """Categories listed per segment in ``top_categories``."""
 
@@ -42,9 +57,9 @@ def segment_profiles(
 
     ``customers`` and ``share_customers``; ``revenue_share`` (the segment's net revenue
     over the total, so shares sum to 1 and a segment of net returners can have a negative
-    share); mean and median of recency, frequency and net revenue; mean average order
-    value, ``return_rate`` (mean unit return rate), tenure, category breadth, service
-    contacts and campaign responses; and ``z_<feature>`` for every ``CLUSTER_FEATURES``
+    share); mean and median of recency, frequency, net revenue and tenure; mean average order
+    value, units per order, discount share, ``return_rate`` (mean unit return rate), category
+    breadth, service contacts and campaign responses; and ``z_<feature>`` for every ``CLUSTER_FEATURES``
     column: how far the segment's mean lies from the population's, in population standard
     deviations, on the model's feature scale (``log1p`` for heavy-tailed features), so
     +1 means "one standard deviation above the typical customer". Given ``category_spend``
@@ -55,20 +70,8 @@ def segment_profiles(
     if len(labels) != len(snapshot):
         raise ValueError(f"{len(labels)} labels for {len(snapshot)} customers")
     X, _ = prepare_features(snapshot)
-    frame = pd.DataFrame(
-        {
-            "segment": labels,
-            "recency_days": pd.to_numeric(snapshot["recency_days"]).to_numpy(dtype=float),
-            "frequency": pd.to_numeric(snapshot["frequency"]).to_numpy(dtype=float),
-            "monetary_net": pd.to_numeric(snapshot["monetary_net"]).to_numpy(dtype=float),
-            "avg_order_value": pd.to_numeric(snapshot["avg_order_value"]).to_numpy(dtype=float),
-            "return_rate": pd.to_numeric(snapshot["return_rate_units"]).to_numpy(dtype=float),
-            "tenure_days": pd.to_numeric(snapshot["tenure_days"]).to_numpy(dtype=float),
-            "category_breadth": pd.to_numeric(snapshot["category_breadth"]).to_numpy(dtype=float),
-            "service_contacts": pd.to_numeric(snapshot["service_contacts"]).to_numpy(dtype=float),
-            "campaign_responses": pd.to_numeric(snapshot["campaign_responses"]).to_numpy(dtype=float),
-        }
-    )
+    frame = pd.DataFrame({name: pd.to_numeric(snapshot[name]).to_numpy(dtype=float) for name in PROFILE_COLUMNS})
+    frame = frame.rename(columns={"return_rate_units": "return_rate"}).assign(segment=labels)
     for j, name in enumerate(CLUSTER_FEATURES):
         frame[f"z_{name}"] = X[:, j]
     groups = frame.groupby("segment", sort=True)
@@ -85,8 +88,11 @@ def segment_profiles(
             "mean_monetary_net": groups["monetary_net"].mean(),
             "median_monetary_net": groups["monetary_net"].median(),
             "mean_avg_order_value": groups["avg_order_value"].mean(),
+            "mean_units_per_order": groups["units_per_order"].mean(),
+            "mean_discount_share": groups["discount_share"].mean(),
             "return_rate": groups["return_rate"].mean(),
             "mean_tenure_days": groups["tenure_days"].mean(),
+            "median_tenure_days": groups["tenure_days"].median(),
             "mean_category_breadth": groups["category_breadth"].mean(),
             "mean_service_contacts": groups["service_contacts"].mean(),
             "mean_campaign_responses": groups["campaign_responses"].mean(),

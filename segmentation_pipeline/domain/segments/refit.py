@@ -20,6 +20,7 @@ import pandas as pd
 
 from segmentation_pipeline.domain.segments.features import (
     CLUSTER_FEATURES,
+    SHARE_COUNTS,
     FeatureScaling,
     apply_scaling,
     prepare_features,
@@ -27,7 +28,7 @@ from segmentation_pipeline.domain.segments.features import (
 from segmentation_pipeline.domain.segments.history import DaySnapshot, changed
 from segmentation_pipeline.domain.segments.model import SegmentModel, align_labels, fit_segments, relabel
 from segmentation_pipeline.domain.segments.naming import name_segments
-from segmentation_pipeline.domain.segments.profiles import segment_profiles
+from segmentation_pipeline.domain.segments.profiles import PROFILE_COLUMNS, segment_profiles
 from segmentation_pipeline.domain.segments.selection import choose_k, search_k
 from segmentation_pipeline.domain.segments.stability import Stability, bootstrap_stability
 
@@ -36,8 +37,17 @@ from segmentation_pipeline.domain.segments.stability import Stability, bootstrap
 # patterns, above 0.85 highly stable).
 STABILITY_THRESHOLD = 0.6
 
-INPUT_COLUMNS: tuple[str, ...] = ("customer_id", *CLUSTER_FEATURES, "campaign_responses")
-"""Snapshot columns a refit and an assignment read: the model features plus what the profiles report."""
+MIN_SEGMENT_SHARE = 0.01
+"""A k whose smallest segment holds less than this share of the customers (or fewer than
+``min_segment_customers``) is not used: a segment that small is an outlier group, too small to act
+on or to profile reliably."""
+
+INPUT_COLUMNS: tuple[str, ...] = (
+    "customer_id",
+    *dict.fromkeys((*CLUSTER_FEATURES, *SHARE_COUNTS.values(), *PROFILE_COLUMNS)),
+)
+"""Snapshot columns a refit and an assignment read: the model features, the counts their shares are
+measured over, and what the profiles report."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,10 @@ class SegmentationSettings:
     refit_every_days: int = 28
     seed: int = 0
     stability_bootstraps: int = 5
+    min_customers: int = 500
+    """No segment model is fitted on fewer customers: a young shop's first days get RFM segments only."""
+    min_segment_customers: int = 25
+    """No segment may hold fewer customers (nor less than ``MIN_SEGMENT_SHARE`` of them)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,9 +104,15 @@ class FittedSegmentation:
 
 def needs_refit(current: FittedSegmentation | None, day: date, customers: int, settings: SegmentationSettings) -> bool:
     """A day gets a new model when none is in force or the one in force is ``refit_every_days`` old,
-    and there are more customers than the largest k searched."""
+    and the day has at least ``settings.min_customers`` customers."""
     due = current is None or (day - current.fitted_on).days >= settings.refit_every_days
-    return due and customers > settings.k_max
+    return due and customers >= settings.min_customers
+
+
+def smallest_segment_allowed(customers: int, settings: SegmentationSettings) -> int:
+    """The fewest customers a segment may hold: ``min_segment_customers``, or ``MIN_SEGMENT_SHARE`` of
+    the customers when that is more."""
+    return max(settings.min_segment_customers, int(np.ceil(MIN_SEGMENT_SHARE * customers)))
 
 
 def rescale_centroids(centroids: np.ndarray, source: FeatureScaling, target: FeatureScaling) -> np.ndarray:
@@ -104,31 +124,37 @@ def rescale_centroids(centroids: np.ndarray, source: FeatureScaling, target: Fea
 def stable_choice(
     X: np.ndarray, k: int, reason: str, settings: SegmentationSettings
 ) -> tuple[SegmentModel, Stability, str]:
-    """The model for the rule's k, or for the largest smaller k whose segments are stable.
+    """The model for the rule's k, or for the largest smaller k whose segments are stable and big enough.
 
-    Bootstrap refits measure stability; when the rule's k falls under
-    STABILITY_THRESHOLD, smaller k are tried downwards and the first stable one wins
-    (the most stable one when none reaches the threshold).
+    A k is usable when its smallest segment holds at least ``smallest_segment_allowed``
+    customers and bootstrap refits agree (mean adjusted Rand index at least
+    ``STABILITY_THRESHOLD``). Smaller k are tried downwards from the rule's k and the first
+    usable one wins; when none is usable, the most stable k with big enough segments (or, if no
+    k has them, the most stable k).
     """
+    floor = smallest_segment_allowed(len(X), settings)
     tried = []
     for candidate in range(k, settings.k_min - 1, -1):
         model = fit_segments(X, candidate, seed=settings.seed, algorithm=settings.algorithm)
+        smallest = int(np.bincount(model.predict(X), minlength=candidate).min())
         stability = bootstrap_stability(
             X, candidate, n_boot=settings.stability_bootstraps, seed=settings.seed, reference=model
         )
-        tried.append((model, stability))
-        if stability.mean_ari >= STABILITY_THRESHOLD:
+        tried.append((model, stability, smallest >= floor))
+        if smallest >= floor and stability.mean_ari >= STABILITY_THRESHOLD:
             break
-    stable = [pair for pair in tried if pair[1].mean_ari >= STABILITY_THRESHOLD]
-    model, stability = stable[0] if stable else max(tried, key=lambda pair: pair[1].mean_ari)
+    usable = [t for t in tried if t[2] and t[1].mean_ari >= STABILITY_THRESHOLD]
+    big_enough = [t for t in tried if t[2]] or tried
+    model, stability, _ = usable[0] if usable else max(big_enough, key=lambda t: t[1].mean_ari)
     if model.k != k:
-        why = (
-            "the largest smaller k with stable segments" if stable else "the most stable k (none reached the threshold)"
+        _, first_stability, first_big_enough = tried[0]
+        problem = (
+            f"unstable (adjusted Rand index {first_stability.mean_ari:.2f})"
+            if first_big_enough
+            else f"left a segment under {floor} customers"
         )
-        reason += (
-            f"; k={k} was unstable (adjusted Rand index {tried[0][1].mean_ari:.2f}), "
-            f"k={model.k} is {why} ({stability.mean_ari:.2f})"
-        )
+        why = "the largest smaller k with stable, big enough segments" if usable else "the most stable usable k"
+        reason += f"; k={k} was {problem}, k={model.k} is {why} ({stability.mean_ari:.2f})"
     return model, stability, reason
 
 
@@ -137,7 +163,8 @@ def refit(
 ) -> FittedSegmentation:
     """Fit a new model version on one day's snapshot, keeping the previous version's segment ids."""
     X, scaling = prepare_features(snapshot)
-    k_values = range(settings.k_min, min(settings.k_max, len(X) - 1) + 1)
+    k_most = min(settings.k_max, len(X) // smallest_segment_allowed(len(X), settings))
+    k_values = range(settings.k_min, max(settings.k_min, k_most) + 1)
     scores = search_k(X, k_values, seed=settings.seed)
     model, stability, reason = stable_choice(X, *choose_k(scores), settings)
     if previous is not None:

@@ -20,7 +20,8 @@ WITH responses_closed AS (
 ), order_days AS (
     SELECT customer_id, CAST(order_ts AS DATE) AS day,
            COUNT(DISTINCT order_id) AS orders, SUM(gross_amount) AS gross, SUM(net_amount) AS net,
-           SUM(quantity) AS units, MIN(order_ts) AS first_ts, MAX(order_ts) AS last_ts
+           SUM(quantity) AS units, COUNT(*) AS lines, COUNT(*) FILTER (WHERE discount > 0) AS discounted_lines,
+           MIN(order_ts) AS first_ts, MAX(order_ts) AS last_ts
     FROM staging.transactions
     WHERE order_ts < CAST($end AS TIMESTAMP) AND customer_id IN (SELECT customer_id FROM active)
     GROUP BY ALL
@@ -48,11 +49,12 @@ WITH responses_closed AS (
 ), activity AS (
     SELECT customer_id, day,
            SUM(orders) AS orders, SUM(gross) AS gross, SUM(net) AS net, SUM(units) AS units,
+           SUM(lines) AS lines, SUM(discounted_lines) AS discounted_lines,
            MIN(first_ts) AS first_ts, MAX(last_ts) AS last_ts, SUM(new_categories) AS new_categories,
            SUM(returns) AS returns, SUM(units_returned) AS units_returned, SUM(value_returned) AS value_returned,
            SUM(contacts) AS contacts, SUM(responses) AS responses
     FROM (
-        SELECT customer_id, day, orders, gross, net, units, first_ts, last_ts,
+        SELECT customer_id, day, orders, gross, net, units, lines, discounted_lines, first_ts, last_ts,
                NULL AS new_categories, NULL AS returns, NULL AS units_returned, NULL AS value_returned,
                NULL AS contacts, NULL AS responses FROM order_days
         UNION ALL BY NAME SELECT customer_id, day, new_categories FROM first_category_days
@@ -67,6 +69,8 @@ WITH responses_closed AS (
            SUM(COALESCE(gross, 0)) OVER w AS monetary_gross,
            SUM(COALESCE(net, 0)) OVER w AS net_sales,
            SUM(COALESCE(units, 0)) OVER w AS units_bought,
+           SUM(COALESCE(lines, 0)) OVER w AS lines_bought,
+           SUM(COALESCE(discounted_lines, 0)) OVER w AS discounted_lines,
            MIN(first_ts) OVER w AS first_purchase_ts,
            MAX(last_ts) OVER w AS last_purchase_ts,
            SUM(COALESCE(new_categories, 0)) OVER w AS category_breadth,
@@ -85,6 +89,10 @@ SELECT
     ROUND(k.monetary_gross, 2) AS monetary_gross,
     ROUND(k.net_sales - k.value_returned, 2) AS monetary_net,
     ROUND(k.net_sales / k.frequency, 2) AS avg_order_value,
+    k.units_bought / k.frequency AS units_per_order,
+    k.discounted_lines / k.lines_bought AS discount_share,
+    CAST(k.lines_bought AS BIGINT) AS lines_bought,
+    CAST(k.units_bought AS BIGINT) AS units_bought,
     CASE WHEN k.frequency > 1
          THEN date_diff('second', k.first_purchase_ts, k.last_purchase_ts) / 86400.0 / (k.frequency - 1)
     END AS mean_days_between_orders,

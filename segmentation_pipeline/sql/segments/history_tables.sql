@@ -5,7 +5,8 @@ CREATE SCHEMA IF NOT EXISTS features;
 CREATE SCHEMA IF NOT EXISTS segments;
 CREATE TABLE IF NOT EXISTS features.customer_history (
     as_of_day DATE, customer_id VARCHAR, frequency BIGINT, monetary_gross DOUBLE, monetary_net DOUBLE,
-    avg_order_value DOUBLE, mean_days_between_orders DOUBLE, return_rate_units DOUBLE, return_rate_value DOUBLE,
+    avg_order_value DOUBLE, units_per_order DOUBLE, discount_share DOUBLE, lines_bought BIGINT,
+    units_bought BIGINT, mean_days_between_orders DOUBLE, return_rate_units DOUBLE, return_rate_value DOUBLE,
     n_returns BIGINT, service_contacts BIGINT, campaign_responses BIGINT, category_breadth BIGINT,
     first_purchase_ts TIMESTAMP, last_purchase_ts TIMESTAMP, first_seen_ts TIMESTAMP
 );
@@ -47,6 +48,10 @@ SELECT
     h.monetary_net,
     date_diff('second', h.first_seen_ts, CAST(day AS DATE) + INTERVAL 1 DAY) / 86400.0 AS tenure_days,
     h.avg_order_value,
+    h.units_per_order,
+    h.discount_share,
+    h.lines_bought,
+    h.units_bought,
     h.mean_days_between_orders,
     h.return_rate_units,
     h.return_rate_value,

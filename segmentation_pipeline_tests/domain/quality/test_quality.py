@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import UTC, datetime
+import math
+from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from segmentation_pipeline.domain.contract import TABLES, Table
 from segmentation_pipeline.domain.quality.expectations import staging_columns, staging_expectations, validate_staging
+from segmentation_pipeline.domain.quality.report import TableCounts, quality_report_markdown
 from segmentation_pipeline.domain.quality.volume import daily_anomalies, trailing_anomaly
 
 WINDOW_START = datetime(2024, 3, 1, tzinfo=UTC)
@@ -277,7 +280,7 @@ def test_anomaly_ignores_a_day_within_normal_noise():
 def test_anomaly_never_flags_with_short_history():
     result = trailing_anomaly("rows", [100.0] * 6, 10_000.0)
 
-    assert not result.is_anomaly
+    assert not result.is_anomaly and not result.judged
     assert result.history_days == 6
     assert trailing_anomaly("rows", [], 5.0).is_anomaly is False
 
@@ -308,11 +311,105 @@ def test_anomaly_band_scales_with_k():
 
 
 def test_daily_anomalies_compare_like_weekdays():
-    from datetime import date, timedelta
-
     first = date(2024, 1, 1)  # a Monday
-    series = [(first + timedelta(days=i), 0.0 if i % 7 == 5 else 100.0) for i in range(42)]
-    series[-1] = (series[-1][0], 250.0)  # the last Sunday doubles
+    series = [(first + timedelta(days=i), v, v) for i in range(42) for v in [0.0 if i % 7 == 5 else 100.0]]
+    series[-1] = (series[-1][0], 250.0, 250.0)  # the last Sunday doubles
     judged = daily_anomalies("orders", series, first + timedelta(days=28))
     flagged = [day for day, anomaly in judged if anomaly.is_anomaly]
     assert flagged == [first + timedelta(days=41)]  # closed Saturdays are not flagged
+
+
+WEEKDAY_RHYTHM = [1.1, 1.0, 1.0, 1.05, 1.2, 0.7, 0.6]  # Monday .. Sunday
+
+
+def orders_series(rates: np.ndarray, seed: int, first: date = date(2024, 1, 1)) -> list[tuple[date, float, float]]:
+    """Daily orders drawn from Poisson rates shaped by the weekday rhythm: (day, orders, orders)."""
+    days = [first + timedelta(days=i) for i in range(len(rates))]
+    counts = np.random.default_rng(seed).poisson(rates * np.array([WEEKDAY_RHYTHM[d.weekday()] for d in days]))
+    return [(day, float(n), float(n)) for day, n in zip(days, counts, strict=True)]
+
+
+def test_a_planted_spike_and_drop_are_flagged_in_a_steady_series():
+    series = orders_series(np.full(84, 120.0), seed=7)
+    spike, drop = date(2024, 2, 14), date(2024, 3, 5)
+    series = [(d, v * 2 if d == spike else v * 0.3 if d == drop else v, e) for d, v, e in series]
+
+    judged = daily_anomalies("orders", series, date(2024, 1, 29))
+
+    assert [day for day, a in judged if a.is_anomaly] == [spike, drop]
+    assert all(a.judged for _, a in judged)
+
+
+def test_a_young_shops_ramp_up_raises_no_warning():
+    # orders grow from 1 to 100 a day over 200 days, with a weekday rhythm and Poisson noise
+    series = orders_series(np.linspace(1.0, 100.0, 200), seed=11)
+
+    judged = daily_anomalies("orders", series, series[0][0])
+
+    assert [day for day, a in judged if a.is_anomaly] == []
+    assert sum(a.judged for _, a in judged) > 50  # the last months are judged
+    assert not any(a.judged for _, a in judged[:28])  # four weeks of history first
+    unfloored = daily_anomalies("orders", series, series[0][0], min_weeks=3, min_level=0)
+    assert any(a.is_anomaly for _, a in unfloored)  # what the floor keeps quiet
+
+
+def test_a_thin_rate_series_is_not_judged():
+    first = date(2024, 1, 1)
+    rates = [0.1, 0.12, 0.08, 0.11] * 10 + [0.5]
+
+    def series(returned_lines: float) -> list[tuple[date, float, float]]:
+        return [(first + timedelta(days=i), r, returned_lines) for i, r in enumerate(rates)]
+
+    thin, thick = (daily_anomalies("returns", series(n), first)[-1][1] for n in (5.0, 200.0))
+
+    assert not thin.judged and not thin.is_anomaly and thin.level == 5.0
+    assert thick.judged and thick.is_anomaly
+
+
+@pytest.mark.parametrize(
+    "history",
+    [STEADY, [121.0, 111.0, 69.0, 14.0], [0.0, 300.0, 0.0, 300.0], [60.0, 0.0, 0.0, 0.0]],
+    ids=["steady", "after-a-closure", "wild", "zero-median"],
+)
+def test_bands_are_never_negative_and_a_day_with_nothing_loaded_is_flagged(history):
+    result = trailing_anomaly("orders", history, 0.0, min_history=4)
+
+    assert 0.0 <= result.lower <= result.upper
+    if result.judged:
+        assert 0.0 < result.lower <= result.baseline_median <= result.upper
+        assert result.is_anomaly
+    else:
+        assert result.baseline_median == 0.0 and (result.lower, result.upper) == (0.0, math.inf)
+
+
+def test_bands_of_a_ramp_up_are_positive_and_hold_the_median():
+    series = orders_series(np.linspace(1.0, 100.0, 200), seed=3)
+    judged = [a for _, a in daily_anomalies("orders", series, series[0][0], min_weeks=3, min_level=0) if a.judged]
+
+    assert judged
+    assert all(0.0 < a.lower <= a.baseline_median <= a.upper for a in judged)
+
+
+def test_report_shows_raw_rows_as_staged_plus_quarantined_plus_unplaced():
+    totals = [TableCounts("transactions", 67_489, 67_458, 29, 2), TableCounts("customers", 400, 400, 0, 0)]
+    reasons = [("transactions", "exact_duplicate", 29), ("transactions", "missing_value:order_ts", 2)]
+
+    report = quality_report_markdown(totals, reasons)
+
+    assert "| table | raw rows | staged | quarantined | unplaced | share quarantined | reconciles |" in report
+    assert "| transactions | 67,489 | 67,458 | 29 | 2 | 0.0% | yes |" in report
+    assert "| customers | 400 | 400 | 0 | 0 | 0.0% | yes |" in report
+    assert "do not reconcile" not in report
+    assert "| transactions | missing_value:order_ts | 2 |" in report
+
+
+def test_report_marks_a_table_whose_counts_do_not_add_up():
+    # the old page's arithmetic: raw rows without the unplaced ones, which were counted as quarantined
+    totals = [TableCounts("transactions", 67_487, 67_458, 29, 2), TableCounts("returns", 10, 10, 0, 0)]
+
+    report = quality_report_markdown(totals, [])
+
+    assert totals[0].unaccounted == -2 and totals[1].unaccounted == 0
+    assert "**Counts do not reconcile** (raw - staged - quarantined - unplaced): transactions (-2 rows)." in report
+    assert "| transactions | 67,487 | 67,458 | 29 | 2 | 0.0% | **no: -2** |" in report
+    assert "| returns | 10 | 10 | 0 | 0 | 0.0% | yes |" in report

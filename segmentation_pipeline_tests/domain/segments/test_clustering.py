@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,8 +12,8 @@ from sklearn.metrics import adjusted_rand_score, silhouette_score
 
 from segmentation_pipeline.domain.segments.features import CLUSTER_FEATURES, apply_scaling, prepare_features
 from segmentation_pipeline.domain.segments.model import align_labels, fit_segments, relabel
-from segmentation_pipeline.domain.segments.naming import name_segments
-from segmentation_pipeline.domain.segments.playbook import PLAYBOOK, recommended_action
+from segmentation_pipeline.domain.segments.naming import NAMING_RULES, name_segments
+from segmentation_pipeline.domain.segments.playbook import DESCRIBED_ACTION, PLAYBOOK, recommended_action
 from segmentation_pipeline.domain.segments.profiles import segment_profiles, top_categories
 from segmentation_pipeline.domain.segments.selection import (
     choose_k,
@@ -50,6 +53,8 @@ def snapshot(seed: int = 0, per_type: int = 150) -> tuple[pd.DataFrame, np.ndarr
             "frequency": frequency,
             "monetary_net": frequency * aov * (1 - return_rate),
             "avg_order_value": aov,
+            "units_per_order": by_kind(4, 1.5, 5, 2) * rng.lognormal(0.0, 0.2, n),
+            "discount_share": np.clip(by_kind(0.05, 0.3, 0.15, 0.2) + rng.normal(0, 0.05, n), 0, 1),
             "tenure_days": by_kind(600, 500, 400, 15) + rng.uniform(0, 10, n),
             "mean_days_between_orders": np.where(frequency > 1, 30.0, np.nan),
             "return_rate_units": return_rate,
@@ -59,6 +64,8 @@ def snapshot(seed: int = 0, per_type: int = 150) -> tuple[pd.DataFrame, np.ndarr
             "category_breadth": np.maximum(1, rng.poisson(by_kind(6, 1, 3, 1))),
         }
     )
+    frame["units_bought"] = np.round(frame["frequency"] * frame["units_per_order"])
+    frame["lines_bought"] = frame["frequency"] * 2
     return frame, kinds
 
 
@@ -90,6 +97,19 @@ def test_features_are_log_transformed_clipped_and_filled_with_the_median():
     assert Y[2, j_money] == pytest.approx((np.log1p(999.0) - scaling.means[j_money]) / scaling.stds[j_money])
     median_log_frequency = np.median(np.log1p(frame["frequency"].to_numpy(dtype=float)))
     assert Y[0, j_freq] == pytest.approx((median_log_frequency - scaling.means[j_freq]) / scaling.stds[j_freq])
+
+
+def test_shares_measured_on_few_lines_are_pulled_towards_the_shop_wide_share():
+    # one discounted line, 100 lines half discounted, one full-price line: the shop-wide share is 51/102
+    frame = pd.DataFrame({"discount_share": [1.0, 0.5, 0.0], "lines_bought": [1, 100, 1]})
+    X, scaling = prepare_features(frame, ["discount_share"])
+    assert scaling.share_priors == (("discount_share", pytest.approx(0.5)),)
+    smoothed = X[:, 0] * scaling.stds[0] + scaling.means[0]
+    np.testing.assert_allclose(smoothed, [(1 + 2 * 0.5) / 3, (50 + 2 * 0.5) / 102, (0 + 2 * 0.5) / 3])
+    np.testing.assert_allclose(apply_scaling(frame, scaling), X)
+
+    X_raw, raw = prepare_features(frame, ["discount_share"], smooth_shares=False)
+    np.testing.assert_allclose(X_raw[:, 0] * raw.stds[0] + raw.means[0], [1.0, 0.5, 0.0], atol=1e-12)
 
 
 # --------------------------------------------------------------------------- choosing k
@@ -287,7 +307,7 @@ def test_segment_profiles_shares_sum_to_one_and_describe_the_segments():
     assert profiles["revenue_share"].idxmax() == 10
     assert profiles["z_recency_days"].idxmax() == 20
     assert profiles["z_return_rate_units"].idxmax() == 30
-    assert profiles["z_tenure_days"].idxmin() == 40
+    assert profiles["median_tenure_days"].idxmin() == 40
     assert profiles.loc[10, "median_frequency"] == pytest.approx(np.median(frame["frequency"][kinds == 0]))
     weights = profiles["share_customers"]
     np.testing.assert_allclose((profiles[[f"z_{f}" for f in CLUSTER_FEATURES]].T * weights).sum(axis=1), 0, atol=1e-9)
@@ -336,22 +356,36 @@ def test_segment_profiles_name_the_top_categories_when_given_category_spend():
     assert "top_categories" not in segment_profiles(frame, labels).columns
 
 
+REGULAR = {
+    "median_frequency": 3.0,
+    "median_recency_days": 60.0,
+    "median_tenure_days": 400.0,
+    "return_rate": 0.10,
+    "mean_discount_share": 0.10,
+    "share_customers": 0.10,
+}
+
+
 def profile_table(rows: dict[int, dict[str, float]]) -> pd.DataFrame:
-    """A hand-made profile table: every z_ column 0 and return rate 10% unless given."""
-    base = {f"z_{f}": 0.0 for f in CLUSTER_FEATURES} | {"return_rate": 0.10}
+    """A hand-made profile table: a regular segment (every z_ column 0) unless given otherwise."""
+    base = {f"z_{f}": 0.0 for f in CLUSTER_FEATURES} | REGULAR
     return pd.DataFrame.from_dict({s: base | values for s, values in rows.items()}, orient="index")
 
 
 HAND_MADE = profile_table(
     {
-        0: {"z_monetary_net": 1.5, "z_frequency": 1.4, "z_recency_days": -0.8},
+        0: {"z_monetary_net": 1.5, "z_frequency": 1.4, "median_recency_days": 20.0},
         1: {"z_return_rate_units": 2.5, "return_rate": 0.55, "z_monetary_net": 1.2, "z_frequency": 1.0},
         2: {"z_return_rate_units": 3.1, "return_rate": 0.70},
-        3: {"z_recency_days": 1.8, "z_frequency": -0.7, "z_monetary_net": -0.9},
-        4: {"z_tenure_days": -1.6, "z_frequency": -0.5},
-        5: {"z_recency_days": 0.2},
-        6: {"z_frequency": 0.9, "z_avg_order_value": -0.6},
-        7: {"z_recency_days": 0.8, "z_monetary_net": 0.4},
+        3: {"median_recency_days": 400.0, "z_recency_days": 1.8, "z_monetary_net": -0.9},
+        4: {"median_tenure_days": 30.0, "median_recency_days": 20.0, "median_frequency": 1.0},
+        5: {},
+        6: {"z_frequency": 0.9, "z_avg_order_value": -0.6, "median_recency_days": 30.0},
+        7: {"median_recency_days": 200.0, "z_monetary_net": 0.4},
+        8: {"median_frequency": 1.0, "median_recency_days": 465.0, "z_recency_days": 1.5},
+        9: {"mean_discount_share": 0.6, "z_discount_share": 1.8},
+        10: {"median_frequency": 1.0, "median_recency_days": 30.0, "z_frequency": -0.8, "z_avg_order_value": 0.5},
+        11: {"median_tenure_days": 100.0, "median_recency_days": 326.0, "median_frequency": 1.0, "z_recency_days": 1.0},
     }
 )
 
@@ -367,35 +401,60 @@ def test_name_segments_follows_the_rules_on_a_hand_made_profile():
         5: "Regulars",
         6: "Frequent Shoppers",
         7: "At Risk",
+        8: "One-time Buyers",
+        9: "Bargain Hunters",
+        10: "Less frequent, bigger baskets",
+        11: "One-time Buyers (more recent)",
     }
 
 
-def test_name_segments_is_deterministic_and_unique():
+def test_a_name_is_given_only_when_the_profile_fits_its_rule():
+    # a young shop: every segment is short-tenured, but only recent buyers are new
+    lapsed_newcomers = profile_table({0: {"median_tenure_days": 80.0, "median_recency_days": 75.0}})
+    assert name_segments(lapsed_newcomers)[0] != "New"
+    # long inactive one-order customers are not regulars, whatever else sets them apart
+    assert name_segments(profile_table({0: {"median_frequency": 1.0, "median_recency_days": 465.0}})) == {
+        0: "One-time Buyers"
+    }
+    # far above average in value but long gone: at risk, not VIP
+    gone = profile_table({0: {"z_monetary_net": 2.0, "z_frequency": 1.5, "median_recency_days": 150.0}})
+    assert name_segments(gone) == {0: "At Risk"}
+
+
+def test_name_segments_is_deterministic_unique_and_never_numbered():
     shuffled = HAND_MADE.sample(frac=1.0, random_state=3)
     assert name_segments(shuffled) == name_segments(HAND_MADE)
 
-    lapsed = {"z_recency_days": 1.5, "z_monetary_net": -0.5}
+    lapsed = {"median_recency_days": 400.0, "z_recency_days": 1.5, "z_monetary_net": -0.5}
     twins = profile_table(
         {0: lapsed, 1: lapsed, 2: lapsed | {"z_recency_days": 2.0}, 3: lapsed | {"z_recency_days": 2.0}}
         | {4: {"z_monetary_net": -0.3}, 5: {}}
     )
     names = name_segments(twins)
     assert len(set(names.values())) == len(names)
+    assert not any(name[-1].isdigit() for name in names.values())
     assert names == {
-        0: "Dormant (more recent)",
-        1: "Dormant (more recent) 2",
-        2: "Dormant",
-        3: "Dormant 2",
+        0: "Dormant",
+        1: "Dormant (10% of customers)",
+        2: "Dormant (longer inactive)",
+        3: "Dormant (longer inactive) (10% of customers)",
         4: "Regulars (lower value)",
         5: "Regulars",
     }
-    assert name_segments(twins) == names
+
+
+def test_the_documented_naming_table_lists_every_rule_in_order():
+    docs = Path(__file__).resolve().parents[3] / "docs" / "segments.md"
+    rows = re.findall(r"^\| ([^|]+) \| ([^|]+) \|$", docs.read_text(), flags=re.MULTILINE)
+    documented = [(name, requires) for name, requires in rows if name in {r.name for r in NAMING_RULES}]
+    assert documented == [(rule.name, rule.requires) for rule in NAMING_RULES]
 
 
 def test_every_name_has_a_playbook_action():
     for name in name_segments(HAND_MADE).values():
-        assert recommended_action(name) == PLAYBOOK[name.split(" (")[0]]
-    assert recommended_action("Dormant (higher value) 2") == PLAYBOOK["Dormant"]
+        assert recommended_action(name) in (*PLAYBOOK.values(), DESCRIBED_ACTION)
+    assert recommended_action("Dormant (higher value, bigger baskets)") == PLAYBOOK["Dormant"]
+    assert recommended_action("Less frequent, bigger baskets") == DESCRIBED_ACTION
     assert "win-back" in recommended_action("At Risk").lower()
     assert "size advice" in recommended_action("Serial Returners")
     with pytest.raises(KeyError):
@@ -413,4 +472,4 @@ def test_snapshot_to_named_segments():
 
     names = name_segments(segment_profiles(frame, labels))
     by_kind = {kind: names[int(np.bincount(labels[kinds == kind]).argmax())] for kind in range(4)}
-    assert by_kind == {0: "VIP", 1: "Dormant", 2: "Serial Returners", 3: "New"}
+    assert by_kind == {0: "VIP", 1: "One-time Buyers", 2: "Serial Returners", 3: "New"}

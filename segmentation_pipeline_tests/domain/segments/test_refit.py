@@ -7,12 +7,15 @@ import numpy as np
 import pandas as pd
 
 from segmentation_pipeline.domain.segments.features import prepare_features
-from segmentation_pipeline.domain.segments.model import relabel
+from segmentation_pipeline.domain.segments.history import DaySnapshot
+from segmentation_pipeline.domain.segments.model import fit_segments, relabel
 from segmentation_pipeline.domain.segments.refit import (
     STABILITY_THRESHOLD,
     SegmentationSettings,
     needs_refit,
     refit,
+    segment_changes,
+    smallest_segment_allowed,
     stable_choice,
 )
 
@@ -30,6 +33,10 @@ def customers(n_per_group: int = 300, seed: int = 1) -> pd.DataFrame:
         frame = pd.DataFrame({k: v * rng.lognormal(0, 0.1, n_per_group) for k, v in centre.items()})
         frame["frequency"] = frame["frequency"].round().clip(lower=1)
         frame["tenure_days"] = 500 * rng.lognormal(0, 0.1, n_per_group)
+        frame["units_per_order"] = 2 * rng.lognormal(0, 0.1, n_per_group)
+        frame["discount_share"] = 0.1
+        frame["units_bought"] = np.round(frame["frequency"] * frame["units_per_order"])
+        frame["lines_bought"] = frame["frequency"]
         frame["category_breadth"] = 3
         frame["service_contacts"] = 1
         frame["campaign_responses"] = 0
@@ -63,10 +70,10 @@ def test_segment_ids_survive_a_refit_whose_clusters_come_out_in_another_order():
 
 def test_refit_rhythm():
     first = refit(customers(), date(2024, 1, 1), None, SETTINGS)
-    assert needs_refit(None, date(2024, 1, 1), 100, SETTINGS)
-    assert not needs_refit(first, date(2024, 1, 28), 100, SETTINGS)
-    assert needs_refit(first, date(2024, 1, 29), 100, SETTINGS)
-    assert not needs_refit(None, date(2024, 1, 1), SETTINGS.k_max, SETTINGS)  # too few customers for the k search
+    assert needs_refit(None, date(2024, 1, 1), 500, SETTINGS)
+    assert not needs_refit(first, date(2024, 1, 28), 500, SETTINGS)
+    assert needs_refit(first, date(2024, 1, 29), 500, SETTINGS)
+    assert not needs_refit(None, date(2024, 1, 1), 499, SETTINGS)  # a handful of customers gets no model
 
 
 def test_names_are_unique_and_stability_is_high_on_clear_groups():
@@ -80,12 +87,34 @@ def test_an_unstable_k_gives_way_to_the_largest_stable_smaller_k():
     # two clear groups, each a shapeless cloud: k=2 is stable, finer splits are arbitrary
     a = customers(400)
     a.loc[a.index >= 400, ["recency_days", "frequency", "monetary_net", "avg_order_value"]] = [5, 30, 5000, 300]
-    noise = rng.normal(0, 1, (len(a), 3))
-    a["tenure_days"] = 500 * np.exp(noise[:, 0] * 0.8)
-    a["category_breadth"] = np.exp(noise[:, 1]).round() + 1
-    a["service_contacts"] = np.exp(noise[:, 2]).round()
+    a["units_per_order"] = 2 * np.exp(rng.normal(0, 0.8, len(a)))
+    a["discount_share"] = rng.uniform(0, 1, len(a))
+    a["lines_bought"] = 20
     X, _ = prepare_features(a)
     model, stability, reason = stable_choice(X, 6, "k=6: rule", SETTINGS)
     assert stability.mean_ari >= STABILITY_THRESHOLD
     assert model.k < 6
-    assert f"k={model.k} is the largest smaller k with stable segments" in reason
+    assert f"k={model.k} is the largest smaller k with stable, big enough segments" in reason
+
+
+def test_a_k_that_leaves_a_handful_of_customers_in_a_segment_is_not_used():
+    snapshot = customers()
+    outliers = snapshot.iloc[:10].assign(
+        customer_id=[f"X{i}" for i in range(10)], monetary_net=1e6, avg_order_value=1e5, units_per_order=200.0
+    )
+    X, _ = prepare_features(pd.concat([snapshot, outliers], ignore_index=True))
+    tiny = fit_segments(X, 4, seed=0)
+    assert np.bincount(tiny.predict(X)).min() == 10  # four clusters isolate the ten outliers
+
+    model, _, reason = stable_choice(X, 4, "k=4: rule", SETTINGS)
+    assert model.k < 4
+    assert np.bincount(model.predict(X)).min() >= smallest_segment_allowed(len(X), SETTINGS) == 25
+    assert "k=4 was left a segment under 25 customers" in reason
+
+
+def test_no_model_is_fitted_on_a_handful_of_customers():
+    few = customers(n_per_group=100)  # 300 customers
+    assert not needs_refit(None, date(2024, 1, 1), len(few), SETTINGS)
+    ids = np.sort(few["customer_id"].to_numpy())
+    snapshots = [DaySnapshot(date(2024, 1, d), np.arange(len(few)), few, ids) for d in (1, 2)]
+    assert list(segment_changes(snapshots, len(few), None, SETTINGS)) == []
