@@ -1,12 +1,12 @@
 """Daily customer segments from a versioned model that is refitted on a fixed rhythm.
 
 Each day's customers are assigned by the model in force. The model is refitted when
-none exists yet or the current one is `refit_every_days` old; a refit picks k by
-the documented rule (`choose_k`), then aligns the new clusters to the
-previous model's (Hungarian matching of centroids in one feature space), so a
-segment keeps its id across refits and days. A k whose segments do not survive
-bootstrap refits is replaced by the largest smaller stable k. Names come from
-each segment's profile.
+none exists yet or the current one is `refit_every_days` old, once the day has
+`min_customers`; a refit picks k by the documented rule (`choose_k`), then aligns the
+new clusters to the previous model's (Hungarian matching of centroids in one feature
+space), so a segment keeps its id across refits and days. A k whose segments do not
+survive bootstrap refits, or that leaves a segment too small to act on, is replaced by
+the largest smaller k without that fault. Names come from each segment's profile.
 """
 
 from __future__ import annotations
