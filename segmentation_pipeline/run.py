@@ -96,6 +96,10 @@ class Progress:
         event = entry.dagster_event
         kind = event.event_type_value if event else entry.level
         self.log.write(f"{moment} {entry.step_key or '-'} {kind} {entry.user_message}\n")
+        if event is not None and event.event_type == dg.DagsterEventType.RUN_FAILURE:
+            if event.event_specific_data.error is not None:  # the run failed outside its steps, e.g. at start
+                print(f"    FAILED  {own_error(event.event_specific_data.error)}", flush=True)
+            return
         if event is None or not entry.step_key:
             return
         step = entry.step_key
@@ -122,9 +126,7 @@ class Progress:
         elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
             error = event.event_specific_data.error
             self.log.write(error.to_string() + "\n")
-            while error.cause is not None and error.cls_name.startswith("Dagster"):  # the step's own error
-                error = error.cause
-            self.print_step(step, None, error.message.strip().splitlines()[0])
+            self.print_step(step, None, own_error(error))
 
     def print_step(self, step: str, seconds: float | None, error: str | None) -> None:
         timing = "FAILED" if error else f"{seconds:6.1f} s"
@@ -139,6 +141,13 @@ class Progress:
         if error:
             print(f"  {timing:>8}  {step}: {error}", flush=True)
             self.failed_steps.append(step)
+
+
+def own_error(error: Any) -> str:
+    """The first line of the pipeline's own error under Dagster's wrappers of it."""
+    while error.cause is not None and error.cls_name.startswith("Dagster"):
+        error = error.cause
+    return error.message.strip().splitlines()[0]
 
 
 def flagged_lines(flagged: list[dict], limit: int = 10) -> list[str]:

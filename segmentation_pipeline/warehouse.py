@@ -6,10 +6,13 @@ never duplicates rows and a failure leaves the previous rows in place.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -85,6 +88,42 @@ def replace_days(
     return con.execute(
         f"SELECT count(*) FROM {table} WHERE as_of_day >= $start AND as_of_day < $end", window.params
     ).fetchall()[0][0]
+
+
+class WarehouseInUse(RuntimeError):
+    """Another run holds the warehouse."""
+
+
+@contextmanager
+def holding_warehouse(path: Path, holder: str) -> Iterator[None]:
+    """Hold the warehouse at ``path`` for one run, or fail at once naming the run that holds it.
+
+    DuckDB lets one process write a file, and a run opens and closes connections step by step: without
+    a lock for the whole run, a second run could write between two steps of the first. The lock is
+    an advisory lock on ``<warehouse>.lock``, which names its holder; the system releases it when the
+    holding process ends, however it ends.
+    """
+    lock_path = path.with_name(path.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            other = handle.read().strip() or "another process"
+            raise WarehouseInUse(
+                f"{path} is held by {other}: wait until it ends (the schedule and the UI queue their runs), "
+                "then run again"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{holder} (pid {os.getpid()}, since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC)\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.truncate(0)
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class OutdatedWarehouse(RuntimeError):

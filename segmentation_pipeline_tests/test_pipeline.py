@@ -15,8 +15,9 @@ from segmentation_pipeline.defs.resources import SourceResource
 from segmentation_pipeline.domain.quality import expectations, volume
 from segmentation_pipeline.domain.returns.features import FACT_COLUMNS
 from segmentation_pipeline.domain.returns.registry import ModelRegistry
-from segmentation_pipeline.run import flagged_lines
+from segmentation_pipeline.run import flagged_lines, own_error
 from segmentation_pipeline.sql import catalog
+from segmentation_pipeline.warehouse import holding_warehouse
 from segmentation_pipeline_tests.pipeline_runs import (
     TINY_SHOP_SEGMENTS,
     copy_of,
@@ -455,6 +456,20 @@ def test_latest_segments_are_compared_with_the_latent_types_of_the_generated_sho
         metadata["adjusted Rand index"].value >= metadata["baseline adjusted Rand index"].value
     )
     assert metadata["customers per true type (rows) and segment (columns)"].md_str.startswith("| label ")
+
+
+def test_a_second_run_fails_at_once_naming_the_run_that_holds_the_warehouse(tmp_path):
+    folder = tmp_path / "busy"
+    one_asset = dg.AssetSelection.assets("stg_customers")
+    with holding_warehouse(warehouse(folder), "run first"):
+        second = run(folder, selection=one_asset)
+    [failure] = [e for e in second.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE]
+    assert re.match(
+        rf"\S+WarehouseInUse: {warehouse(folder)} is held by run first \(pid \d+",
+        own_error(failure.event_specific_data.error),
+    )
+    assert not warehouse(folder).exists()  # nothing was written
+    assert run(folder, selection=one_asset).success  # once released, the next run goes ahead
 
 
 def test_days_before_the_first_segment_model_have_rfm_segments_only_and_say_so(full_run):

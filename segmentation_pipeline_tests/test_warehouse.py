@@ -5,6 +5,7 @@ from datetime import date, datetime
 import duckdb
 import pytest
 
+from segmentation_pipeline.defs.resources import Warehouse
 from segmentation_pipeline.domain.contract import EVENT_TABLES, TABLES
 from segmentation_pipeline.sources.base import SourceError
 from segmentation_pipeline.sources.files import FilesSource
@@ -168,3 +169,11 @@ def test_a_warehouse_from_an_earlier_version_is_named_with_what_to_do(tmp_path):
         con.execute("CREATE SCHEMA features; CREATE TABLE features.customer_history (as_of_day DATE)")
     with pytest.raises(OutdatedWarehouse, match=f"(?s){path}: built by an earlier version.*delete the warehouse file"):
         connect(path)
+
+
+def test_work_beyond_the_memory_limit_fails_naming_the_setting_to_raise(tmp_path):
+    config = {"memory_limit": "30MB", "temp_directory": str(tmp_path / "spill")}
+    small = Warehouse(database=str(tmp_path / "small.duckdb"), connection_config=config)
+    expected = r"memory limit \(30MB\).*raise SEGMENTATION_DUCKDB_MEMORY_LIMIT"
+    with pytest.raises(MemoryError, match=expected), small.get_connection() as con:
+        con.sql("SELECT list(i) FROM range(20000000) AS t(i)").fetchall()  # one value that cannot spill

@@ -3,23 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
+from pydantic import PrivateAttr
 
 from segmentation_pipeline.domain.returns.registry import ModelRegistry
 from segmentation_pipeline.domain.segments.registry import SegmentModelRegistry
 from segmentation_pipeline.settings import SETTINGS, Settings
 from segmentation_pipeline.sources import RawSource, build_source
-from segmentation_pipeline.warehouse import ensure_tables
+from segmentation_pipeline.warehouse import ensure_tables, holding_warehouse
 
 
 class Warehouse(DuckDBResource):
     """The DuckDB warehouse file, created on first use; every connection has the tables and the macros
-    the queries use."""
+    the queries use. A run holds the warehouse from its start to its end: a second run started
+    meanwhile fails at once, naming the run that holds it (`holding_warehouse`). Work that does not
+    fit in the memory limit, even spilling to the temp directory, fails naming the setting to raise."""
+
+    _held: ExitStack = PrivateAttr(default_factory=ExitStack)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._held.enter_context(holding_warehouse(Path(self.database), f"run {context.run_id}"))
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        self._held.close()
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -29,7 +40,15 @@ class Warehouse(DuckDBResource):
         with super().get_connection() as con:
             con.execute("SET enable_progress_bar = false").fetchall()  # keeps run logs readable
             ensure_tables(con)
-            yield con
+            try:
+                yield con
+            except duckdb.OutOfMemoryException as error:
+                limit = self.connection_config.get("memory_limit", "DuckDB's default")
+                raise MemoryError(
+                    f"{self.database}: the work did not fit in the warehouse's memory limit ({limit}) even with "
+                    f"spilling to {self.connection_config.get('temp_directory', 'no temp directory')}; raise "
+                    f"SEGMENTATION_DUCKDB_MEMORY_LIMIT (or free disk space for the temp directory). {error}"
+                ) from error
 
 
 class SourceResource(dg.ConfigurableResource):

@@ -47,6 +47,13 @@ def labelled_lines(con: duckdb.DuckDBPyConnection, window_days: int, training_da
     ).df()
 
 
+def recorded_versions(con: duckdb.DuckDBPyConnection) -> tuple[set[str], str | None]:
+    """The model versions the training runs recorded, and the one the latest run left in production."""
+    versions = {v for (v,) in con.sql(f"SELECT version FROM {catalog.MODEL_RUNS} WHERE version IS NOT NULL").fetchall()}
+    latest = con.sql(f"SELECT production_version FROM {catalog.MODEL_RUNS} ORDER BY trained_at DESC LIMIT 1").fetchall()
+    return versions, latest[0][0] if latest else None
+
+
 def record_run(con: duckdb.DuckDBPyConnection, **run) -> None:
     """Add a training run to `returns.model_runs`."""
     run = {"trained_at": datetime.now(UTC).replace(tzinfo=None), **run}
@@ -70,6 +77,7 @@ def return_model(config: ReturnModelConfig, warehouse: Warehouse, artifacts: Art
     )
     registry = artifacts.return_models()
     with warehouse.get_connection() as con:
+        registry.settle(*recorded_versions(con))
         latest, last_trained = con.sql(
             f"SELECT covered_until('return_line_facts'), (SELECT max(data_through) FROM {catalog.MODEL_RUNS} "
             "WHERE version IS NOT NULL)"
@@ -98,9 +106,9 @@ def return_model(config: ReturnModelConfig, warehouse: Warehouse, artifacts: Art
         result = train_return_model(lines, settings, production=production)
         decision = result.decision.reason + (f" ({not_comparable} and could not be compared)" if not_comparable else "")
         folder = registry.save(result.model)
-        if result.decision.promote:
-            registry.promote(result.model.version)
         test_auc = float(result.metrics.loc["model", "roc_auc"])
+        production_after = result.model.version if result.decision.promote else registry.production_version()
+        con.execute("BEGIN TRANSACTION").fetchall()  # the run is recorded whole or not at all
         record_run(
             con,
             version=result.model.version,
@@ -110,13 +118,16 @@ def return_model(config: ReturnModelConfig, warehouse: Warehouse, artifacts: Art
             test_roc_auc=test_auc,
             promoted=result.decision.promote,
             reason=decision,
-            production_version=registry.production_version(),
+            production_version=production_after,
         )
         write_frame(con, catalog.MODEL_METRICS, result.metrics.reset_index(names="scorer"))
         write_frame(con, catalog.CALIBRATION_CURVES, result.curves)
         write_frame(con, catalog.KEY_FACTORS, result.importance)
         for group, rates in result.rates.items():
             write_frame(con, catalog.RETURN_RATES_BY.format(group=group), rates.reset_index())
+        con.execute("COMMIT").fetchall()
+        if result.decision.promote:
+            registry.promote(result.model.version)
     model_curve = result.curves[result.curves["scorer"] == "model"].drop(columns="scorer")
     return dg.MaterializeResult(
         metadata={

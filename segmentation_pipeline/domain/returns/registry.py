@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,22 @@ class ModelRegistry:
         if version not in self.versions():
             raise FileNotFoundError(f"no model version {version!r} in {self.root}")
         write_atomically(self.root / POINTER, json.dumps({"version": version}).encode())
+
+    def settle(self, recorded: set[str], production: str | None) -> list[str]:
+        """Make the folder agree with the recorded training runs, after a run that died half-way.
+
+        A version on disk that no run recorded (its run died before recording it) is removed, and
+        production points at ``production``, the version the latest recorded run left in production
+        (a run that died between recording and promoting), when that version is on disk. Returns the
+        versions removed.
+        """
+        saved = self.versions()
+        orphans = [version for version in saved if version not in recorded]
+        for version in orphans:
+            shutil.rmtree(self.root / version)
+        if production in saved and production != self.production_version():
+            self.promote(production)
+        return orphans
 
     def load_production(self) -> ReturnModel | None:
         version = self.production_version()

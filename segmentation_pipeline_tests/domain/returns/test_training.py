@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 from datetime import UTC, datetime
@@ -228,6 +229,20 @@ def test_registry_round_trip_keeps_predictions(tmp_path, lines, result):
     features = build_features(lines.tail(300))
     np.testing.assert_array_equal(loaded.predict(features), result.model.predict(features))
     assert registry.card(result.model.version) == json.loads(json.dumps(result.card))
+
+
+def test_settling_the_registry_repairs_what_a_dead_run_left(tmp_path, result):
+    registry = ModelRegistry(tmp_path)
+    recorded, orphan = (dataclasses.replace(result.model, version=v) for v in ("20250101T000000Z", "20250108T000000Z"))
+    registry.save(recorded)
+    registry.save(orphan)  # saved, then its run died before recording it
+    registry.promote(orphan.version)  # a run that promoted a version that was then never recorded
+    assert registry.settle({recorded.version}, recorded.version) == [orphan.version]
+    assert registry.versions() == [recorded.version]
+    assert registry.production_version() == recorded.version
+
+    registry.settle({recorded.version, "20250115T000000Z"}, "20250115T000000Z")  # recorded, but not on disk
+    assert registry.production_version() == recorded.version
 
 
 def test_model_scores_unseen_categories_and_explains_an_order(lines, result):
