@@ -77,6 +77,28 @@ def test_event_tables_are_partitioned_by_month_and_the_schedule_runs_every_night
     assert not schedule.evaluate_tick(after_the_window).run_requests
 
 
+def test_a_file_delivered_again_launches_a_refresh_of_every_month(tmp_path):
+    from segmentation_pipeline.defs.resources import SourceResource
+
+    sensor = defs.resolve_sensor_def("delivered_files_sensor")
+    files = SourceResource(kind="files", path=str(tmp_path), partitions_start="2024-01-01")
+    (tmp_path / "transactions.csv").write_text("order_id\n")
+
+    def tick(cursor: str | None, source: SourceResource = files) -> dg.SensorResult:
+        context = dg.build_sensor_context(cursor=cursor, resources={"source": source})
+        return sensor.evaluate_tick(context)
+
+    first = tick(None)  # the folder as found when watching starts launches nothing
+    assert not first.run_requests and first.cursor
+    assert not tick(first.cursor).run_requests  # nothing changed
+    (tmp_path / "transactions.csv").write_text("order_id\nO1\n")  # corrections for a past day
+    [request] = tick(first.cursor).run_requests
+    assert request.tags["dagster/asset_partition_range_start"] == "2024-01-01"
+    assert request.tags["dagster/asset_partition_range_end"] == "2024-02-01"
+    synthetic = SourceResource(kind="synthetic", path=str(tmp_path), partitions_start="2024-01-01")
+    assert not tick("anything", synthetic).run_requests
+
+
 def test_importing_the_code_location_does_not_import_heavy_libraries():
     code = (
         "import sys, segmentation_pipeline.definitions; "

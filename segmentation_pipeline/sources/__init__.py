@@ -24,7 +24,7 @@ def build_source(
 ) -> RawSource:
     """The source reader chosen by configuration."""
     if kind == "files":
-        return FilesSource(path)
+        return FilesSource(path, cache_dir)
     if kind == "online_retail":
         return OnlineRetailSource(path, cache_dir)
     if not partitions_end:

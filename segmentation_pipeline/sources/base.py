@@ -41,12 +41,19 @@ class RawSource(Protocol):
         them; None otherwise."""
 
 
+def error_text(error: duckdb.Error) -> str:
+    """DuckDB's message without its advice and reader settings: what is wrong, and on which line."""
+    lines = [line.strip()[:200] for line in str(error).split("\n\n")[0].splitlines()]
+    advice = next((i for i, line in enumerate(lines) if line.startswith(("Possible", "The search space"))), None)
+    return "; ".join(line for line in lines[:advice] if line)
+
+
 def relation_columns(con: duckdb.DuckDBPyConnection, relation: str, path: object, reading_as: str) -> list[str]:
     """Column names of a file relation, or a SourceError naming the file when it cannot be read."""
     try:
         return [row[0] for row in con.sql(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
     except duckdb.Error as error:
-        raise SourceError(f"{path}: cannot be read as {reading_as}: {error}") from error
+        raise SourceError(f"{path}: cannot be read as {reading_as}: {error_text(error)}") from error
 
 
 def sql_literal(text: str) -> str:

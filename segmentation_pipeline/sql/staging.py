@@ -84,11 +84,19 @@ def parse_timestamp_sql(expr: str) -> str:
 
 
 def typed_expression(table: Table, column: str) -> str:
+    """A raw column read as its contract type; NULL when the text is no such value. Counts must be whole
+    (DuckDB alone would round '12.5' to 13) and amounts finite (it reads 'nan' and 'inf' as numbers)."""
     sql_type = table.column(column).sql_type
     if sql_type == "TIMESTAMP":
         return parse_timestamp_sql(f"raw.{column}")
-    blank_as_null = f"NULLIF(TRIM(raw.{column}), '')"
-    return blank_as_null if sql_type == "VARCHAR" else f"TRY_CAST({blank_as_null} AS {sql_type})"
+    text = f"NULLIF(TRIM(raw.{column}), '')"
+    if sql_type in ("BIGINT", "INTEGER"):
+        return (
+            f"CASE WHEN TRY_CAST({text} AS DOUBLE) = TRY_CAST({text} AS BIGINT) THEN TRY_CAST({text} AS {sql_type}) END"
+        )
+    if sql_type == "DOUBLE":
+        return f"CASE WHEN abs(TRY_CAST({text} AS DOUBLE)) < 1e308 THEN TRY_CAST({text} AS DOUBLE) END"
+    return text if sql_type == "VARCHAR" else f"TRY_CAST({text} AS {sql_type})"
 
 
 def create_tables_sql() -> str:
