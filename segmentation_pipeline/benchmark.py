@@ -17,7 +17,9 @@ Scenarios (default: pipeline, pipeline_4y, online_retail, 10m):
   with peak memory.
 - ``1m_segments`` (when asked): a million-customer shop, its last day's history and segments.
 - ``serving`` (when asked): the scoring API at a steady 100 requests per second, on the model and
-  scoring state of the settings.
+  scoring state of the settings, then overloaded at five times the rate it sustains for
+  ``--soak`` seconds (default 60): how many orders it refuses with 503 and the latency of those
+  it accepts.
 
 Figures go to data/reports/benchmark.json and benchmark.md, and with the date and machine to
 docs/benchmark-results.md.
@@ -341,6 +343,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--scenario", action="append", choices=ALL_SCENARIOS, help="default: " + ", ".join(DEFAULT_SCENARIOS)
     )
+    parser.add_argument(
+        "--soak", type=float, default=60.0, metavar="SECONDS", help="serving: length of the overload run (default 60)"
+    )
     args = parser.parse_args(argv)
     about, figures, summary = machine(), [], {}
     bench = SETTINGS.data_dir / "bench"
@@ -351,9 +356,12 @@ def main(argv: list[str] | None = None) -> None:
         elif scenario == "online_retail":
             summary[scenario] = online_retail(bench, figures)
         elif scenario == "serving":
-            from segmentation_pipeline.serving.load_test import run_load_test
+            from segmentation_pipeline.serving.load_test import OVERLOAD_RATE, run_load_test
 
-            summary[scenario] = asdict(run_load_test(SETTINGS.return_models_dir, SETTINGS.serving_dir, seconds=60))
+            served = SETTINGS.return_models_dir, SETTINGS.serving_dir
+            summary[scenario] = asdict(run_load_test(*served, seconds=60))
+            overload = run_load_test(*served, seconds=args.soak, rate=OVERLOAD_RATE, clients=128)
+            summary["serving_overload"] = asdict(overload)
         else:
             large_shop(scenario, bench, figures)
     if {"pipeline", "pipeline_4y"} <= summary.keys():

@@ -143,7 +143,7 @@ def test_unknown_customer_and_product_score_as_new_ones(client, dirs, models):
     assert facts["customer_segment"].iloc[0] == "none" and facts["category"].iloc[0] == "unknown"
 
 
-def test_orders_waiting_for_the_model_are_scored_together_and_answered_each():
+def test_orders_waiting_for_the_model_are_scored_together_and_a_failing_one_fails_alone():
     batches = []
 
     def work(orders):
@@ -157,15 +157,18 @@ def test_orders_waiting_for_the_model_are_scored_together_and_answered_each():
         return job()
 
     async def place(customers):
-        batcher = OrderBatcher(work, run)
+        batcher = OrderBatcher(work, run, max_waiting=10)
         orders = [Order.model_validate({**ORDER, "customer_id": customer}) for customer in customers]
         return await asyncio.gather(*(batcher.score(order) for order in orders), return_exceptions=True)
 
     customers = [f"C{i}" for i in range(5)]
     assert asyncio.run(place(customers)) == [{"customer": customer} for customer in customers]
     assert batches == [customers]
-    failed = asyncio.run(place(["C1", "fails"]))
-    assert all(isinstance(answer, HTTPException) and answer.status_code == 503 for answer in failed)
+    batches.clear()
+    answered, failed = asyncio.run(place(["C1", "fails"]))
+    assert batches == [["C1", "fails"], ["C1"], ["fails"]]  # the batch failed, so each order was scored alone
+    assert answered == {"customer": "C1"}
+    assert isinstance(failed, HTTPException) and failed.status_code == 503
 
 
 def test_customer_endpoint_known_and_unknown(client, dirs):
@@ -234,6 +237,14 @@ def test_load_test_reports_latency_of_every_request(dirs, models):
     assert figures.errors == 0
     assert 0 < figures.p50_ms <= figures.p95_ms <= figures.p99_ms <= figures.max_ms
     assert figures.server_cpu_ms_per_request > 0
+
+
+def test_overload_is_refused_with_503_and_retry_after_while_accepted_orders_stay_fast(dirs, models):
+    publish(dirs[0], models[0])
+    figures = run_load_test(*dirs, seconds=2, rate=800, clients=64)
+    assert figures.shed > 0 and figures.errors == 0  # every refusal was a 503 with Retry-After
+    assert figures.served_per_second > 50
+    assert figures.p50_ms < 500  # an unbounded queue reached about 1 s after 2 s at this rate
 
 
 def test_a_production_model_of_other_features_is_not_served(dirs, models):
