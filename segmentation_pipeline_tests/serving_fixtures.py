@@ -6,6 +6,7 @@ need a real fitted scikit-learn model the service can load, score and explain.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ import pandas as pd
 from segmentation_pipeline.domain.returns.features import CATEGORICAL_FEATURES, FEATURE_COLUMNS
 from segmentation_pipeline.domain.returns.model import ReturnModel
 from segmentation_pipeline.domain.returns.registry import ModelRegistry
+from segmentation_pipeline.serving.state import current_state, publish_state
 
 CATEGORIES = ("shoes", "dresses", "books", "home", "toys")
 SEGMENTS = ("VIP", "Regulars", "Serial Returners", "New")
@@ -68,10 +70,18 @@ def publish(root: Path, model: ReturnModel) -> None:
     registry.promote(model.version)
 
 
-def write_state(folder: Path, customers: int = 50, products: int = 20, seed: int = 0) -> None:
-    """A scoring state of ``customers`` customers C00000.. and ``products`` products P0000.."""
+def write_state(
+    serving_dir: Path, customers: int = 50, products: int = 20, seed: int = 0, model_version: str | None = None
+) -> Path:
+    """Publish a scoring state of ``customers`` customers C00000.. and ``products`` products P0000..
+    in ``serving_dir``, with ``model_version`` (None: the registry's production model); returns its folder."""
+    publish_state(serving_dir, partial(state_files, customers=customers, products=products, seed=seed), model_version)
+    return current_state(serving_dir)
+
+
+def state_files(folder: Path, customers: int, products: int, seed: int) -> None:
+    """The files of a generated scoring state, written into ``folder``."""
     rng = np.random.default_rng(seed)
-    folder.mkdir(parents=True, exist_ok=True)
     observed_until = pd.Timestamp("2025-12-31 23:59:59")
     first_seen = observed_until - pd.to_timedelta(rng.integers(1, 700, customers), unit="D")
     units = rng.integers(1, 60, customers)

@@ -14,6 +14,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from segmentation_pipeline.serving.state import current_state
 from segmentation_pipeline_tests.pipeline_runs import run, warehouse
 
 DRIVER = """
@@ -74,10 +75,13 @@ def state_of(folder: Path) -> dict[str, object]:
         for (table,) in tables:
             rows = COVERAGE if table == "meta.refreshes" else f"SELECT * FROM {table}"
             state[table] = normalised(con.sql(rows).df(), folder)
-    for kind in ("exports", "serving"):
-        for path in sorted((folder / kind).iterdir()):
-            frame = pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
-            state[f"{kind}/{path.name}"] = normalised(frame, folder)
+    published = current_state(folder / "serving")
+    for path in sorted((folder / "exports").iterdir()):
+        state[f"exports/{path.name}"] = normalised(pd.read_csv(path), folder)
+    for path in sorted(published.glob("*.parquet")):
+        state[f"serving/{path.name}"] = normalised(pd.read_parquet(path), folder)
+    model_json = (published / "model.json").read_text()
+    state["model published with the state"] = RETURN_MODEL_VERSION.sub("<version>", model_json)
     state["segment models"] = sorted(p.name for p in (folder / "models" / "segments").iterdir())
     returns = folder / "models" / "returns"
     versions = sorted(p.name for p in returns.iterdir() if p.is_dir())

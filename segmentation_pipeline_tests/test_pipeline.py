@@ -1,6 +1,7 @@
 """The pipeline materialised with Dagster on a small generated shop (400 customers, Jan-Feb 2024)."""
 
 import functools
+import json
 import re
 from datetime import date
 from pathlib import Path
@@ -16,6 +17,7 @@ from segmentation_pipeline.domain.quality import expectations, volume
 from segmentation_pipeline.domain.returns.features import FACT_COLUMNS
 from segmentation_pipeline.domain.returns.registry import ModelRegistry
 from segmentation_pipeline.run import flagged_lines, own_error
+from segmentation_pipeline.serving.state import current_state
 from segmentation_pipeline.sql import catalog
 from segmentation_pipeline.warehouse import holding_warehouse
 from segmentation_pipeline_tests.pipeline_runs import (
@@ -121,9 +123,12 @@ def test_return_facts_describe_every_staged_line_and_the_scoring_state_is_served
             "WHERE t.order_id IS NULL OR f.order_id IS NULL OR f.as_of_day <> t._partition_date"
         ).fetchall()[0][0]
         facts = con.sql("SELECT count(*), count(DISTINCT customer_segment) FROM returns.line_facts").fetchall()[0]
+        published = current_state(folder / "serving")
         for name, table in catalog.SCORING_STATE.items():
-            served = con.sql(f"FROM '{folder / 'serving' / name}' ORDER BY ALL").df()
+            served = con.sql(f"FROM '{published / name}' ORDER BY ALL").df()
             pd.testing.assert_frame_equal(served, con.sql(f"FROM {table} ORDER BY ALL").df())
+    production = ModelRegistry(folder / "models" / "returns").production_version()
+    assert json.loads((published / "model.json").read_text()) == {"version": production}
     assert unmatched == 0 and facts[0] > 0
     assert facts[1] > 2  # 'none' before the first model, then named segments
     [event] = [

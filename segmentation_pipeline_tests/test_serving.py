@@ -2,9 +2,13 @@
 
 import asyncio
 import dataclasses
+import json
 import os
 import subprocess
 import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pandas as pd
@@ -13,10 +17,11 @@ from fastapi import HTTPException
 from fastapi.testclient import TestClient
 
 from segmentation_pipeline.domain.returns.features import FEATURE_COLUMNS
+from segmentation_pipeline.domain.returns.registry import ModelRegistry, write_atomically
 from segmentation_pipeline.domain.returns.scoring import order_facts, score_orders
 from segmentation_pipeline.serving.app import Order, OrderBatcher, create_app
 from segmentation_pipeline.serving.load_test import run_load_test, start_service
-from segmentation_pipeline.serving.state import ScoringState
+from segmentation_pipeline.serving.state import ScoringState, current_state
 from segmentation_pipeline_tests.serving_fixtures import publish, train_model, write_state
 
 KEY = "test-key"
@@ -126,7 +131,7 @@ def test_unknown_customer_and_product_score_as_new_ones(client, dirs, models):
     order = {**ORDER, "customer_id": "never-seen", "lines": [{"product_id": "NEW-1", "quantity": 2, "unit_price": 30}]}
     response = client.post("/v1/return-risk", json=order, headers=HEADERS)
     assert response.status_code == 200
-    state = ScoringState.read(dirs[1])
+    state = ScoringState.read(current_state(dirs[1]))
     facts = order_facts(
         order["lines"],
         pd.Timestamp(order["order_ts"]),
@@ -172,7 +177,7 @@ def test_orders_waiting_for_the_model_are_scored_together_and_a_failing_one_fail
 
 
 def test_customer_endpoint_known_and_unknown(client, dirs):
-    row = pd.read_parquet(dirs[1] / "customers.parquet").set_index("customer_id").loc["C00003"]
+    row = pd.read_parquet(current_state(dirs[1]) / "customers.parquet").set_index("customer_id").loc["C00003"]
     known = client.get("/v1/customers/C00003", headers=HEADERS).json()
     assert known["known"] is True
     assert known["segment"] == row["customer_segment"]
@@ -208,12 +213,50 @@ def test_no_model_answers_503_until_one_is_promoted(dirs, models):
 
 
 def test_new_scoring_state_is_read_without_restart(client, dirs):
-    assert client.get("/v1/customers/C99999", headers=HEADERS).json()["known"] is False
-    customers = pd.read_parquet(dirs[1] / "customers.parquet")
-    newcomer = customers.iloc[[0]].assign(customer_id="C99999")
-    pd.concat([customers, newcomer]).to_parquet(dirs[1] / "customers.parquet.tmp")
-    os.replace(dirs[1] / "customers.parquet.tmp", dirs[1] / "customers.parquet")
-    assert client.get("/v1/customers/C99999", headers=HEADERS).json()["known"] is True
+    assert client.get("/v1/customers/C00050", headers=HEADERS).json()["known"] is False
+    write_state(dirs[1], customers=51)  # the next state knows one more customer
+    assert client.get("/v1/customers/C00050", headers=HEADERS).json()["known"] is True
+    assert len([p for p in dirs[1].iterdir() if p.is_dir()]) == 2  # the current state and the one before
+    write_state(dirs[1], customers=52)
+    assert len([p for p in dirs[1].iterdir() if p.is_dir()]) == 2
+
+
+def test_every_answer_comes_from_one_published_state_and_its_model_while_states_are_swapped(dirs, models):
+    for model in models:
+        ModelRegistry(dirs[0]).save(model)
+    # two states, each published with its own model
+    published = {}
+    for seed, model in enumerate(models):
+        folder = write_state(dirs[1], seed=seed, model_version=model.version)
+        published[folder.name] = model.version
+    order = {**ORDER, "customer_id": "C00000"}
+    states = list(published)
+    stop = threading.Event()
+
+    def swap() -> None:
+        turn = 0
+        while not stop.is_set():
+            pointer = json.dumps({"state": states[turn % 2]}).encode()
+            write_atomically(dirs[1] / "current.json", pointer)
+            turn += 1
+            time.sleep(0.01)
+
+    swapper = threading.Thread(target=swap)
+    with TestClient(create_app(*dirs, api_key=KEY)) as client:
+        swapper.start()
+        try:
+            with ThreadPoolExecutor(4) as clients:  # concurrent orders are scored together in batches
+                posted = list(
+                    clients.map(lambda _: client.post("/v1/return-risk", json=order, headers=HEADERS), range(200))
+                )
+            answers = [response.json() for response in posted]
+        finally:
+            stop.set()
+            swapper.join()
+    assert all(response.status_code == 200 for response in posted)
+    seen = {(a["state_version"], a["model_version"]) for a in answers}
+    assert seen <= set(published.items())
+    assert len(seen) == 2  # both states were served during the swaps
 
 
 def test_a_started_server_follows_promotions(dirs, models):

@@ -93,9 +93,6 @@ class Artifacts(dg.ConfigurableResource):
     def export_path(self, file_name: str) -> Path:
         return Path(self.exports_dir) / file_name
 
-    def serving_path(self, file_name: str) -> Path:
-        return Path(self.serving_dir) / file_name
-
     def report_path(self, file_name: str) -> Path:
         return Path(self.reports_dir) / file_name
 

@@ -41,7 +41,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from segmentation_pipeline.domain.returns.model import ReturnModel
 from segmentation_pipeline.domain.returns.scoring import customer_profile, order_facts, score_orders
-from segmentation_pipeline.serving.state import ScoringState, production_model, scoring_state
+from segmentation_pipeline.serving.state import ScoringState, Served, served
 
 T = TypeVar("T")
 MAX_LINES = 100
@@ -127,6 +127,7 @@ class OrderSummaryOut(BaseModel):
 
 class ReturnRiskOut(BaseModel):
     model_version: str
+    state_version: str | None = Field(description="The published scoring state the answer was computed from.")
     window_days: int = Field(description="A probability is that of a return within this many days of the order.")
     lines: list[LineRiskOut]
     order: OrderSummaryOut
@@ -335,20 +336,18 @@ def create_app(
     timezone: str = "UTC",
     max_waiting: int = MAX_WAITING_ORDERS,
 ) -> FastAPI:
-    """The API scoring with the production model of the registry at ``models_dir`` and the
-    scoring state in ``serving_dir``; every endpoint but ``/healthz`` needs ``api_key``; at most
+    """The API scoring with the scoring state published in ``serving_dir`` and its model from the
+    registry at ``models_dir`` (the production model when the state names none); every endpoint but ``/healthz`` needs ``api_key``; at most
     ``max_waiting`` orders wait for the model."""
     if not api_key:
         raise ValueError("an API key is required: set SEGMENTATION_API_KEY")
-    model_source = production_model(models_dir)
-    state_source = scoring_state(serving_dir)
+    source = served(models_dir, serving_dir)
     scorer: dict[str, ThreadPoolExecutor] = {}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         scorer["pool"] = ThreadPoolExecutor(1, thread_name_prefix="scorer", initializer=_one_math_thread)
-        await _on_scorer(model_source.get)
-        await _on_scorer(state_source.get)
+        await _on_scorer(source.get)
         yield
         scorer.pop("pool").shutdown()
 
@@ -359,8 +358,8 @@ def create_app(
         if key is None or not secrets.compare_digest(key.encode(), api_key.encode()):
             raise HTTPException(401, "missing or wrong API key (header X-API-Key)")
 
-    def model() -> ReturnModel:
-        current = model_source.get()
+    def model(now: Served) -> ReturnModel:
+        current = now.model
         if current is None:
             raise HTTPException(503, f"no production model yet in {models_dir}: train and promote one first")
         if not current.scores_current_features:
@@ -369,8 +368,8 @@ def create_app(
             )
         return current
 
-    def state() -> ScoringState:
-        current = state_source.get()
+    def state(now: Served) -> ScoringState:
+        current = now.state
         if current is None:
             raise HTTPException(503, f"no scoring state yet in {serving_dir}: materialise it first")
         return current
@@ -382,7 +381,8 @@ def create_app(
         return moment.tz_convert(timezone).tz_localize(None) if moment.tzinfo else moment
 
     def score(orders: list[Order]) -> list[dict[str, Any]]:
-        current_model, current_state = model(), state()
+        now = source.get()  # one state and its model for the whole batch
+        current_model, current_state = model(now), state(now)
         facts = [
             order_facts(
                 [line.model_dump() for line in order.lines],
@@ -400,6 +400,7 @@ def create_app(
         return [
             {
                 "model_version": risk.model_version,
+                "state_version": now.state_version,
                 "window_days": current_model.window_days,
                 "lines": [{**asdict(line), "top_factors": _factors(line.top_factors)} for line in risk.lines],
                 "order": {
@@ -412,11 +413,11 @@ def create_app(
         ]
 
     def customer(customer_id: str) -> dict[str, Any]:
-        current_state = state()
+        current_state = state(source.get())
         return customer_profile(customer_id, current_state.customers.get(customer_id), current_state.shop)
 
     def card() -> dict[str, Any]:
-        current = model()
+        current = model(source.get())
         return {
             "version": current.version,
             "algorithm": current.algorithm,
@@ -454,19 +455,19 @@ def create_app(
 
     @app.get("/v1/model", dependencies=keyed)
     async def model_card() -> dict[str, Any]:
-        """The production model's card: version, the return window its probabilities refer to, training periods, features, metrics."""
+        """The served model's card: version, the return window its probabilities refer to, training periods, features, metrics."""
         return await _on_scorer(card)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:
         """Liveness, and whether a model and the scoring state are loaded."""
-        current_model = await _on_scorer(model_source.get)
-        current_state = await _on_scorer(state_source.get)
+        now = await _on_scorer(source.get)
         return {
             "status": "ok",
-            "model_loaded": current_model is not None,
-            "model_version": None if current_model is None else current_model.version,
-            "state_loaded": current_state is not None,
+            "model_loaded": now.model is not None,
+            "model_version": None if now.model is None else now.model.version,
+            "state_loaded": now.state is not None,
+            "state_version": now.state_version,
         }
 
     return app

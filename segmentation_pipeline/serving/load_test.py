@@ -29,6 +29,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from segmentation_pipeline.serving.state import current_state
+
 OVERLOAD_RATE = 750.0
 """Orders per second of the overload run: five times the 150 per second that two workers served at
 their normal latency on the shared 2-core machine the waiting limit was sized on."""
@@ -137,8 +139,11 @@ class LatencyFigures:
 def sample_orders(serving_dir: Path, count: int, lines: int = 5, seed: int = 0) -> list[bytes]:
     """Request bodies of ``count`` orders of ``lines`` lines by known customers for known products."""
     rng = np.random.default_rng(seed)
-    customers = pd.read_parquet(serving_dir / "customers.parquet", columns=["customer_id"])["customer_id"].astype(str)
-    products = pd.read_parquet(serving_dir / "products.parquet", columns=["product_id", "product_usual_price"])
+    state = current_state(serving_dir)
+    if state is None:
+        raise FileNotFoundError(f"no scoring state published in {serving_dir}: materialise return_scoring_state first")
+    customers = pd.read_parquet(state / "customers.parquet", columns=["customer_id"])["customer_id"].astype(str)
+    products = pd.read_parquet(state / "products.parquet", columns=["product_id", "product_usual_price"])
     prices = products["product_usual_price"].fillna(10.0).to_numpy()
     product_ids = products["product_id"].astype(str).to_numpy()
     bodies = []

@@ -1,30 +1,41 @@
-"""What the scoring service holds in memory, and how it notices that the files behind it changed.
+"""What the scoring service holds in memory, how the pipeline publishes it, and how the service
+notices a new one.
 
-The pipeline writes the scoring state (the latest counts per customer, product, category and
-for the shop) to ``<serving_dir>/*.parquet`` and promotes models by replacing the registry's
-``production.json``; both are replaced atomically. The service looks at the files' identity
-(``os.stat``: inode, modification time, size) on every request, which costs microseconds,
-and loads them again only when it changed.
+The pipeline publishes a scoring state (the latest counts per customer, product, category and
+for the shop) as one unit: it writes every file, and ``model.json`` naming the model in production
+when it was written, into a new folder ``<serving_dir>/<version>/``, then moves one pointer,
+``<serving_dir>/current.json`` (``publish_state``). The service looks at the pointers' identity
+(``os.stat``: inode, modification time, size) on every request, which costs microseconds, and
+when one changed loads the folder whole with its model (``served``): an answer is always computed
+from one state and the model published with it. A state published without ``model.json`` is
+served with the registry's production model, followed as it is promoted.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import shutil
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import pandas as pd
 
 from segmentation_pipeline.domain.returns.model import ReturnModel
-from segmentation_pipeline.domain.returns.registry import POINTER, ModelRegistry
+from segmentation_pipeline.domain.returns.registry import POINTER, ModelRegistry, write_atomically
 
 logger = logging.getLogger(__name__)
 
 STATE_FILES = ("customers", "products", "categories", "shop")
+STATE_POINTER = "current.json"
+MODEL_FILE = "model.json"
+KEEP_STATES = 2
+"""Published states kept: the current one, and the one before for a reader still loading it."""
 
 T = TypeVar("T")
 
@@ -101,12 +112,55 @@ class Reloading(Generic[T]):
         return value
 
 
-def production_model(registry_root: Path) -> Reloading[ReturnModel]:
-    """The registry's production model, following its pointer."""
-    registry = ModelRegistry(registry_root)
-    return Reloading([registry.root / POINTER], registry.load_production)
+def publish_state(serving_dir: Path, write: Callable[[Path], None], model_version: str | None) -> str:
+    """Publish a scoring state as one unit: ``write`` fills a new folder with the ``STATE_FILES``,
+    ``model.json`` names ``model_version``, then ``current.json`` points at the folder. Returns the
+    state's version; older states beyond ``KEEP_STATES`` are removed."""
+    version = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    folder = serving_dir / version
+    folder.mkdir(parents=True)
+    write(folder)
+    write_atomically(folder / MODEL_FILE, json.dumps({"version": model_version}).encode())
+    write_atomically(serving_dir / STATE_POINTER, json.dumps({"state": version}).encode())
+    published = sorted(p for p in serving_dir.iterdir() if p.is_dir() and (p / MODEL_FILE).exists())
+    for old in published[:-KEEP_STATES]:
+        shutil.rmtree(old, ignore_errors=True)
+    return version
 
 
-def scoring_state(serving_dir: Path) -> Reloading[ScoringState]:
-    """The scoring state in ``serving_dir``, read again when any of its files is replaced."""
-    return Reloading([serving_dir / f"{name}.parquet" for name in STATE_FILES], lambda: ScoringState.read(serving_dir))
+def current_state(serving_dir: Path) -> Path | None:
+    """The folder of the published scoring state, or None before the first is published."""
+    pointer = serving_dir / STATE_POINTER
+    return serving_dir / json.loads(pointer.read_text())["state"] if pointer.exists() else None
+
+
+@dataclass(frozen=True)
+class Served:
+    """What an answer is computed from: a published scoring state and the model published with it."""
+
+    state_version: str | None
+    state: ScoringState | None
+    model: ReturnModel | None
+
+
+def served(models_dir: Path, serving_dir: Path) -> Reloading[Served]:
+    """The published scoring state and its model, loaded again whole when either pointer moves."""
+    registry = ModelRegistry(models_dir)
+    loaded: dict[str, ReturnModel] = {}
+
+    def model(version: str | None) -> ReturnModel | None:
+        if version is None:
+            return None
+        if version not in loaded:  # a new state with the same model does not load it again
+            loaded.clear()
+            loaded[version] = registry.load(version)
+        return loaded[version]
+
+    def load() -> Served:
+        folder = current_state(serving_dir)
+        if folder is None:
+            return Served(None, None, model(registry.production_version()))
+        published = json.loads((folder / MODEL_FILE).read_text())["version"] if (folder / MODEL_FILE).exists() else None
+        return Served(folder.name, ScoringState.read(folder), model(published or registry.production_version()))
+
+    return Reloading([serving_dir / STATE_POINTER, registry.root / POINTER], load)
