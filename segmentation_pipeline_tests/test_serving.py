@@ -280,6 +280,7 @@ def test_load_test_reports_latency_of_every_request(dirs, models):
     assert figures.errors == 0
     assert 0 < figures.p50_ms <= figures.p95_ms <= figures.p99_ms <= figures.max_ms
     assert figures.server_cpu_ms_per_request > 0
+    assert figures.server_rss_mib_start > 0 and figures.server_rss_mib_end > 0
 
 
 def test_overload_is_refused_with_503_and_retry_after_while_accepted_orders_stay_fast(dirs, models):

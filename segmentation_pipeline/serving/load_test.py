@@ -56,19 +56,42 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def process_tree_cpu_seconds(pid: int) -> float:
-    """CPU seconds (user + system) used so far by a process and all its descendants (Linux /proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total, pending = 0.0, [pid]
+def process_tree(pid: int) -> list[int]:
+    """A process and all its descendants (Linux /proc)."""
+    found, pending = [], [pid]
     while pending:
         current = pending.pop()
         try:
-            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
             for task in Path(f"/proc/{current}/task").iterdir():
                 pending += [int(child) for child in (task / "children").read_text().split()]
         except FileNotFoundError:
             continue
+        found.append(current)
+    return found
+
+
+def process_tree_rss_mib(pid: int) -> float:
+    """Resident memory in MiB of a process and all its descendants (Linux /proc)."""
+    total_kib = 0
+    for current in process_tree(pid):
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+        except FileNotFoundError:
+            continue
+        total_kib += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+    return round(total_kib / 1024, 1)
+
+
+def process_tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and all its descendants (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for current in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
     return total
 
 
@@ -121,6 +144,8 @@ class LatencyFigures:
     waiting; ``errors`` failed in any other way. ``served_per_second`` is the rate of 200
     answers. ``server_cpu_ms_per_request`` is the CPU the service's processes used during the
     run per request: what the service costs whatever else the machine is doing.
+    ``server_rss_mib_start`` and ``server_rss_mib_end`` are its processes' resident memory when
+    the timed requests began and when they ended: flat when nothing accumulates.
     """
 
     requests: int
@@ -134,6 +159,8 @@ class LatencyFigures:
     shed: int
     served_per_second: float
     server_cpu_ms_per_request: float
+    server_rss_mib_start: float
+    server_rss_mib_end: float
 
 
 def sample_orders(serving_dir: Path, count: int, lines: int = 5, seed: int = 0) -> list[bytes]:
@@ -198,6 +225,7 @@ def run_load_test(
             statuses[:] = 0
             retry_after[:] = False
             cpu_before = process_tree_cpu_seconds(service.pid)
+            rss_start = process_tree_rss_mib(service.pid)
             start = time.perf_counter() + 0.1
             for i in range(count):
                 due = start + i / rate
@@ -205,6 +233,7 @@ def run_load_test(
                 pool.submit(send, i, due)
         elapsed = time.perf_counter() - start
         server_cpu = process_tree_cpu_seconds(service.pid) - cpu_before
+        rss_end = process_tree_rss_mib(service.pid)
     served, shed = statuses == 200, (statuses == 503) & retry_after
     milliseconds = latencies[served] * 1000 if served.any() else np.full(1, np.nan)
     return LatencyFigures(
@@ -219,4 +248,6 @@ def run_load_test(
         shed=int(shed.sum()),
         served_per_second=round(float(served.sum()) / elapsed, 1),
         server_cpu_ms_per_request=round(server_cpu * 1000 / count, 2),
+        server_rss_mib_start=rss_start,
+        server_rss_mib_end=rss_end,
     )
