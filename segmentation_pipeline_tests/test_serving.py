@@ -75,8 +75,12 @@ def test_create_app_refuses_an_empty_key(dirs):
         create_app(*dirs, api_key="")
 
 
-def test_the_server_refuses_to_start_without_a_key(dirs):
+@pytest.mark.parametrize("key_file", [None, ""], ids=["no key", "empty key file"])
+def test_the_server_refuses_to_start_without_a_key(tmp_path, key_file):
     env = {name: value for name, value in os.environ.items() if name != "SEGMENTATION_API_KEY"}
+    if key_file is not None:
+        (tmp_path / "api_key").write_text(key_file)
+        env["SEGMENTATION_API_KEY_FILE"] = str(tmp_path / "api_key")
     done = subprocess.run(
         [sys.executable, "-m", "segmentation_pipeline.serving"],
         env=env,

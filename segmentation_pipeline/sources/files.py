@@ -107,9 +107,11 @@ def file_chunks(path: Path) -> Iterator[bytes]:
         raise SourceError(f"{path}: truncated or corrupt gzip file ({error})") from error
 
 
-def text_encoding(path: Path) -> str:
-    """`utf-8` when the file's text is UTF-8, else `windows-1252`. A file with no text, or that is UTF-8
-    on some lines only (a mix of encodings no reading would get right), is a SourceError."""
+@functools.lru_cache(maxsize=64)
+def text_encoding(path: Path, version: tuple[int, int]) -> str:
+    """`utf-8` when the file's text is UTF-8, else `windows-1252`, read once per ``version`` of the file. A
+    file with no text, or that is UTF-8 on some lines only (a mix of encodings no reading would get
+    right), is a SourceError."""
     decoder, line, size = codecs.getincrementaldecoder("utf-8")(), 1, 0
     try:
         for chunk in file_chunks(path):
@@ -251,7 +253,7 @@ def file_reading(
         relation, row_number = f"read_parquet({sql_literal(path)}, file_row_number = true)", "file_row_number + 1"
         delimiter, header = None, None
     else:
-        encoding = "xlsx" if path.suffix == ".xlsx" else text_encoding(path)
+        encoding = "xlsx" if path.suffix == ".xlsx" else text_encoding(path, version)
         readable = path if encoding == "utf-8" else readable_copy(path, version, cache_dir, encoding)
         delimiter, header = csv_header(readable)
         relation, row_number = csv_relation(readable, delimiter), "row_number() OVER ()"
@@ -408,7 +410,7 @@ class FilesSource:
         """The folder, and the CSV files whose text is not UTF-8 with the encoding they were read in."""
         paths = [find_table_file(self.folder, name) for name in (*TABLES, LABELS)]
         texts = [p for p in paths if p is not None and p.name.endswith((".csv", ".csv.gz"))]
-        others = [f"{p.name} read as {e}" for p in texts if (e := text_encoding(p)) != "utf-8"]
+        others = [f"{p.name} read as {e}" for p in texts if (e := text_encoding(p, file_version(p))) != "utf-8"]
         return f"files in {self.folder}" + (f" ({'; '.join(others)})" if others else "")
 
     def customer_labels_sql(self, con: duckdb.DuckDBPyConnection) -> str | None:
