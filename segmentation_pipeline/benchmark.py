@@ -2,7 +2,7 @@
 
     python -m segmentation_pipeline.benchmark [--scenario NAME] ...
 
-Scenarios (default: pipeline, pipeline_4y, online_retail, 10m):
+Scenarios (default: pipeline, pipeline_4y, online_retail, 10m, clv_1m):
 
 - ``pipeline``: the default shop (60,000 customers, two years) read as exported files: a first
   run up to three days before the end, then the nightly refresh of each of the last three days
@@ -15,6 +15,9 @@ Scenarios (default: pipeline, pipeline_4y, online_retail, 10m):
   after it; the ratio of wall times.
 - ``10m``: a 10-million-line shop generated, loaded and staged, each stage in its own process,
   with peak memory.
+- ``clv_1m``: lifetime value for a million simulated customers (BG/NBD purchases, Gamma-Gamma
+  spends, first purchases spread over two years, times in whole days, counted in weeks): fitting
+  BG/NBD, Pareto/NBD and Gamma-Gamma with their standard errors, then valuing every customer.
 - ``1m_segments`` (when asked): a million-customer shop, its last day's history and segments.
 - ``serving`` (when asked): the scoring API at a steady 100 requests per second, on the model and
   scoring state of the settings, then overloaded at five times the rate it sustains for
@@ -57,7 +60,7 @@ REFRESH_NIGHTS = 3
 """Nightly refreshes measured after the first run; the median is reported (one run is noisy)."""
 NOTEBOOK = PROJECT_ROOT.parent / "shared" / "bench" / "peer_notebook.py"
 ONLINE_RETAIL = PROJECT_ROOT.parent / "shared" / "data" / "online_retail.csv.gz"
-DEFAULT_SCENARIOS = ["pipeline", "pipeline_4y", "online_retail", "10m"]
+DEFAULT_SCENARIOS = ["pipeline", "pipeline_4y", "online_retail", "10m", "clv_1m"]
 ALL_SCENARIOS = [*DEFAULT_SCENARIOS, "1m_segments", "serving"]
 ORDER = ["customers", "transactions", "returns", "campaign_exposures", "service_interactions"]
 
@@ -303,6 +306,79 @@ def large_shop(scenario: str, bench: Path, figures: list[Figure]) -> None:
         record(figures, Figure(scenario, name, round(seconds, 1), round(peak), rows))
 
 
+CLV_CUSTOMERS = 1_000_000
+CLV_TRUTH = {"bg_nbd": (0.25, 4.0, 0.8, 2.5), "gamma_gamma": (6.0, 4.0, 15.0)}
+"""Parameters the million customers are simulated from (weekly rates)."""
+
+
+def simulated_customers(path: Path) -> int:
+    """A million customers simulated from BG/NBD and Gamma-Gamma, saved to ``path`` (npz)."""
+    import numpy as np
+
+    from segmentation_pipeline.domain.clv import bgnbd, gamma_gamma
+
+    rng = np.random.default_rng(0)
+    first_day = rng.integers(0, 728, CLV_CUSTOMERS)
+    T = (728 - first_day) / 7
+    x, t_x, _ = bgnbd.simulate(CLV_TRUTH["bg_nbd"], T, 0.0, seed=1)
+    t_x = np.minimum(np.round(t_x * 7) / 7, T)
+    m = np.where(x > 0, gamma_gamma.simulate(CLV_TRUTH["gamma_gamma"], np.maximum(x, 1), seed=2), np.nan)
+    np.savez(path, x=x, t_x=t_x, T=T, m=m)
+    return CLV_CUSTOMERS
+
+
+def fit_lifetime_value(path: Path, timings: Path) -> int:
+    """Fit the three models on the simulated customers; each fit's seconds go to ``timings`` (JSON)."""
+    import numpy as np
+
+    from segmentation_pipeline.domain.clv.fitting import fit_purchases, fit_spend
+
+    data = np.load(path)
+    x, t_x, T, m = (data[k] for k in ("x", "t_x", "T", "m"))
+    seconds = {}
+    for name, fit in (
+        ("bg_nbd", lambda: fit_purchases("bg_nbd", x, t_x, T)),
+        ("pareto_nbd", lambda: fit_purchases("pareto_nbd", x, t_x, T)),
+        ("gamma_gamma", lambda: fit_spend(x, m)),
+    ):
+        started = time.perf_counter()
+        fitted = fit()
+        seconds[name] = round(time.perf_counter() - started, 2)
+        seconds[f"{name} estimates"] = {k: round(v, 3) for k, v in fitted.params.items()}
+    timings.write_text(json.dumps(seconds))
+    return len(x)
+
+
+def value_customers(path: Path) -> int:
+    """Value every simulated customer with the true parameters: P(alive), expected purchases, CLV, net CLV."""
+    import numpy as np
+    import pandas as pd
+
+    from segmentation_pipeline.domain.clv import bgnbd
+    from segmentation_pipeline.domain.clv.settings import ClvSettings
+    from segmentation_pipeline.domain.clv.value import customer_values
+
+    data = np.load(path)
+    customers = pd.DataFrame({k: data[k] for k in ("x", "t_x", "T", "m")})
+    rate = np.full(len(customers), 0.2)
+    settings = ClvSettings()
+    values = customer_values(bgnbd, CLV_TRUTH["bg_nbd"], CLV_TRUTH["gamma_gamma"], customers, rate, settings)
+    return len(values)
+
+
+def lifetime_value(bench: Path, figures: list[Figure]) -> dict:
+    customers, timings = bench / "clv_1m.npz", bench / "clv_1m_timings.json"
+    rows, seconds, peak = in_process(partial(simulated_customers, customers))
+    record(figures, Figure("clv_1m", "simulate customers", round(seconds, 1), round(peak), rows))
+    rows, seconds, peak = in_process(partial(fit_lifetime_value, customers, timings))
+    fits = json.loads(timings.read_text())
+    note = ", ".join(f"{name} {fits[name]} s" for name in ("bg_nbd", "pareto_nbd", "gamma_gamma"))
+    record(figures, Figure("clv_1m", "fit the three models", round(seconds, 1), round(peak), rows, note=note))
+    rows, seconds, peak = in_process(partial(value_customers, customers))
+    record(figures, Figure("clv_1m", "value every customer", round(seconds, 1), round(peak), rows))
+    return {"fit_seconds": sum(fits[name] for name in ("bg_nbd", "pareto_nbd", "gamma_gamma")), "target_seconds": 10}
+
+
 # --------------------------------------------------------------------------- reports
 
 
@@ -355,6 +431,8 @@ def main(argv: list[str] | None = None) -> None:
             summary[scenario] = pipeline(scenario, bench, figures)
         elif scenario == "online_retail":
             summary[scenario] = online_retail(bench, figures)
+        elif scenario == "clv_1m":
+            summary[scenario] = lifetime_value(bench, figures)
         elif scenario == "serving":
             from segmentation_pipeline.serving.load_test import OVERLOAD_RATE, run_load_test
 

@@ -139,6 +139,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
         "returns/score_tables",
         "returns/model_runs_table",
         "returns/events",
+        "clv/tables",
     ):
         try:
             con.execute(query(name)).fetchall()

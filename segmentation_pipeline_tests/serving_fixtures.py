@@ -86,6 +86,7 @@ def state_files(folder: Path, customers: int, products: int, seed: int) -> None:
     first_seen = observed_until - pd.to_timedelta(rng.integers(1, 700, customers), unit="D")
     units = rng.integers(1, 60, customers)
     returned = (units * rng.beta(2, 6, customers)).astype(int)
+    clv, churn = rng.gamma(2.0, 50.0, customers), rng.uniform(0, 1, customers)
     lines = rng.integers(1, units + 1)
     pd.DataFrame(
         {
@@ -107,6 +108,11 @@ def state_files(folder: Path, customers: int, products: int, seed: int) -> None:
             "recency_days": rng.integers(0, 200, customers).astype(float),
             "frequency": rng.integers(1, 20, customers),
             "monetary_net": rng.gamma(2.0, 100.0, customers),
+            "p_alive": rng.uniform(0, 1, customers),
+            "clv": clv,
+            "net_clv": clv * rng.uniform(0.5, 1.0, customers),
+            "churn_probability": churn,
+            "churn_band": np.where(churn < 0.3, "Low", np.where(churn < 0.6, "Medium", "High")),
         }
     ).to_parquet(folder / "customers.parquet")
     sold = rng.integers(0, 5000, products)

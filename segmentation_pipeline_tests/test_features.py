@@ -103,3 +103,21 @@ def test_the_history_holds_a_row_only_on_days_a_customer_changed(shop_warehouse)
     days = (ALL_DAYS.end - ALL_DAYS.start).days
     customers = shop_warehouse.sql("SELECT count(*) FROM snapshot_on(DATE '2024-01-31')").fetchall()[0][0]
     assert 0 < len(rows) < customers * days / 4  # a full copy a day would be customers x days
+
+
+def test_repeat_purchases_are_counted_per_day(shop_warehouse):
+    # two more orders of C1 like O1 (19.00 after discounts), both on 2024-01-05: one more purchase day
+    shop_warehouse.execute(
+        "INSERT INTO staging.transactions SELECT t.* REPLACE (order_id || suffix AS order_id, "
+        "TIMESTAMP '2024-01-05 08:00:00' + INTERVAL (hours) HOUR AS order_ts) "
+        "FROM staging.transactions AS t, (VALUES ('-b', 0), ('-c', 5)) AS more(suffix, hours) "
+        "WHERE customer_id = 'C1'"
+    ).fetchall()
+    days = {
+        str(r["as_of_day"])[:10]: r
+        for r in snapshot(shop_warehouse, date(2024, 1, 4), date(2024, 1, 6))
+        if r["customer_id"] == "C1"
+    }
+    assert (days["2024-01-04"]["purchase_days"], days["2024-01-04"]["repeat_spend"]) == (1, 0.0)
+    assert days["2024-01-05"]["frequency"] == 3
+    assert (days["2024-01-05"]["purchase_days"], days["2024-01-05"]["repeat_spend"]) == (2, 38.0)

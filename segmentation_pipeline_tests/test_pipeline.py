@@ -46,7 +46,7 @@ def warehouse_snapshot(folder: Path) -> dict[str, list[tuple]]:
         names += ["returns.line_facts", *catalog.SCORING_STATE.values()]
         # a customer's expected return rate comes from whichever model is in production; models live in each run's folder
         model_made = {
-            "returns.customer_state": "EXCLUDE (expected_return_rate)",
+            "returns.customer_state": "EXCLUDE (expected_return_rate, p_alive, clv, net_clv, churn_probability, churn_band)",
             "segments.segment_models": "EXCLUDE (path)",
         }
         return {n: con.sql(f"SELECT * {model_made.get(n, '')} FROM {n} ORDER BY ALL").fetchall() for n in names}

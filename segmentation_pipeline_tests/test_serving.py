@@ -190,11 +190,15 @@ def test_customer_endpoint_known_and_unknown(client, dirs):
     assert known["prior_orders"] == row["customer_prior_orders"]
     assert known["prior_returned_units"] == row["customer_prior_returned_units"]
     assert 0.0 <= known["expected_return_rate"] <= 1.0
+    assert known["value"] == {
+        name: row[name] for name in ("p_alive", "clv", "net_clv", "churn_probability", "churn_band")
+    }
     unknown = client.get("/v1/customers/nobody", headers=HEADERS)
     assert unknown.status_code == 200
     assert unknown.json()["known"] is False
     assert unknown.json()["segment"] == "none"
     assert unknown.json()["prior_orders"] == 0
+    assert set(unknown.json()["value"].values()) == {None}
 
 
 def test_model_card_is_the_production_models(client, models):

@@ -143,12 +143,21 @@ class RfmOut(BaseModel):
     monetary_net: float | None = None
 
 
+class ValueOut(BaseModel):
+    p_alive: float | None = None
+    clv: float | None = None
+    net_clv: float | None = None
+    churn_probability: float | None = None
+    churn_band: str | None = None
+
+
 class CustomerOut(BaseModel):
     customer_id: str
     known: bool
     segment: str
     segment_id: int | None
     rfm: RfmOut
+    value: ValueOut
     expected_return_rate: float
     prior_orders: int
     prior_units: int

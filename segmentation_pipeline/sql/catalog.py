@@ -37,6 +37,16 @@ SCORING_STATE = {
 }
 """Serving file name -> warehouse table of the scoring state."""
 
+# clv
+CLV_MODEL_PARAMS = "clv.model_params"
+CLV_HOLDOUT = "clv.holdout_validation"
+CLV_HOLDOUT_SCORES = "clv.holdout_scores"
+CHURN_MODELS = "clv.churn_models"
+CHURN_METRICS = "clv.churn_metrics"
+CHURN_CALIBRATION = "clv.churn_calibration"
+CUSTOMER_VALUE = "clv.customer_value"
+CHURN_BANDS_BY_SEGMENT = "clv.churn_bands_by_segment"
+
 
 def raw(table: str) -> str:
     return f"raw.{table}"

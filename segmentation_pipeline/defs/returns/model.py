@@ -8,7 +8,7 @@ import pandas as pd
 
 from segmentation_pipeline.defs.helpers import area, frame_markdown, write_frame
 from segmentation_pipeline.defs.resources import Artifacts, Warehouse
-from segmentation_pipeline.domain.returns.cadence import RETRAIN_EVERY_DAYS
+from segmentation_pipeline.domain.cadence import RETRAIN_EVERY_DAYS
 from segmentation_pipeline.domain.returns.settings import ReturnTrainingSettings
 from segmentation_pipeline.sql import catalog, query
 
@@ -68,7 +68,7 @@ def return_model(config: ReturnModelConfig, warehouse: Warehouse, artifacts: Art
     period against the baselines and the production model. Every version is saved with its model
     card; it goes to production only through the quality gate. Between trainings the model in
     production stays in force."""
-    from segmentation_pipeline.domain.returns.cadence import next_training, training_due
+    from segmentation_pipeline.domain.cadence import next_training, training_due
     from segmentation_pipeline.domain.returns.gate import too_few_lines, usable
     from segmentation_pipeline.domain.returns.training import train_return_model
 
@@ -90,7 +90,8 @@ def return_model(config: ReturnModelConfig, warehouse: Warehouse, artifacts: Art
                 metadata={"decision": f"not retrained: model in production {in_force}", "next training": str(due)}
             )
         lines = labelled_lines(con, settings.window_days, config.training_days)
-        refusal = too_few_lines(int(lines["label_known"].sum()))
+        known = lines[lines["label_known"].astype(bool)]
+        refusal = too_few_lines(len(known), int(known["returned"].astype(bool).sum()))
         if refusal:
             record_run(
                 con,

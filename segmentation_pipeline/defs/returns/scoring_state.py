@@ -14,11 +14,11 @@ from segmentation_pipeline.warehouse import export_table, run_in_transaction
     **area("returns"),
     kinds={"duckdb", "parquet"},
     deps=[f"stg_{name}" for name in ("transactions", "returns", "customers", "service_interactions")]
-    + ["customer_segments", "rfm_segments", "customer_expected_return_rates", "return_model"],
+    + ["customer_segments", "rfm_segments", "customer_expected_return_rates", "return_model", "customer_value"],
 )
 def return_scoring_state(warehouse: Warehouse, artifacts: Artifacts) -> dg.MaterializeResult:
     """What every customer, product, category and the shop had bought and returned up to the latest
-    staged data, published with the name of the model in production as one unit (a new folder, then
+    staged data, with each customer's segment, lifetime value and churn risk, published with the name of the model in production as one unit (a new folder, then
     one pointer) that the real-time scoring service reads to describe and score a new order."""
     from segmentation_pipeline.serving.state import publish_state
 

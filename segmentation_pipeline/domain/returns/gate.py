@@ -42,12 +42,19 @@ def gate(
 
 MINIMUM_TRAINING_LINES = 200
 """Fewer lines with a known label than this are too few to train and judge a model on."""
+MINIMUM_RETURNED_LINES = 20
+"""A model needs at least this many returned lines (and as many kept) among the known labels."""
 
 
-def too_few_lines(known_lines: int) -> str | None:
-    """Why no model is trained on this many lines with a known label, or None when there are enough."""
+def too_few_lines(known_lines: int, returned_lines: int) -> str | None:
+    """Why no model is trained on lines with these known labels, or None when there are enough of each kind."""
     if known_lines < MINIMUM_TRAINING_LINES:
         return f"not trained: {known_lines} lines with a known label, fewer than {MINIMUM_TRAINING_LINES}"
+    if min(returned_lines, known_lines - returned_lines) < MINIMUM_RETURNED_LINES:
+        return (
+            f"not trained: {returned_lines} returned and {known_lines - returned_lines} kept lines with a known "
+            f"label (at least {MINIMUM_RETURNED_LINES} of each; a source without returns has none)"
+        )
     return None
 
 

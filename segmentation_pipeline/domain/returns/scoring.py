@@ -24,6 +24,8 @@ from segmentation_pipeline.domain.returns.model import ReturnModel, strongest
 DAY_SECONDS = 86_400.0
 
 RFM_COLUMNS = ("r_score", "f_score", "m_score", "rfm_segment", "recency_days", "frequency", "monetary_net")
+VALUE_COLUMNS = ("p_alive", "clv", "net_clv", "churn_probability", "churn_band")
+"""The customer's lifetime value and churn risk of the latest valuation (`clv.customer_value`)."""
 """Optional RFM columns of the customer state, reported as they are when present."""
 
 
@@ -191,7 +193,8 @@ def _value(state: Mapping[str, Any] | None, name: str) -> Any:
 def customer_profile(
     customer_id: str, customer_state: Mapping[str, Any] | None, shop_state: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """What the shop knows about a customer: segment, RFM, expected return rate and counts.
+    """What the shop knows about a customer: segment, RFM, lifetime value and churn risk, expected return
+    rate and counts.
 
     An unknown customer (``customer_state`` None) gets ``known: False``, segment 'none', zero
     counts and the shop's return rate. The expected return rate is the state's
@@ -211,6 +214,7 @@ def customer_profile(
         "segment": _value(customer_state, "customer_segment") or "none",
         "segment_id": _value(customer_state, "segment_id"),
         "rfm": {name: _value(customer_state, name) for name in RFM_COLUMNS},
+        "value": {name: _value(customer_state, name) for name in VALUE_COLUMNS},
         "expected_return_rate": float(expected),
         "prior_orders": int(_count(customer_state, "customer_prior_orders")),
         "prior_units": int(units),

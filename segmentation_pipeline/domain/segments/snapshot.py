@@ -20,6 +20,9 @@ SNAPSHOT_COLUMNS: dict[str, str] = {
     "discount_share": "Share of the order lines bought with a discount.",
     "lines_bought": "Order lines bought.",
     "units_bought": "Units bought.",
+    "purchase_days": "Days with at least one order (repeat purchases, as lifetime-value models count them, are "
+    "these less one).",
+    "repeat_spend": "Line value after discounts of the purchase days after the first (before returns).",
     "mean_days_between_orders": "Mean gap between consecutive orders in days; empty for one-order customers.",
     "return_rate_units": "Units returned / units bought (capped at 1).",
     "return_rate_value": "Money refunded / line value after discounts (capped at 1; 0 without sales).",

@@ -30,12 +30,14 @@ SELECT
     COALESCE(s.segment_name, 'none') AS customer_segment,
     s.segment_id,
     rfm.r_score, rfm.f_score, rfm.m_score, rfm.rfm_segment, rfm.recency_days, rfm.frequency, rfm.monetary_net,
-    e.expected_return_rate
+    e.expected_return_rate,
+    v.p_alive, v.clv, v.net_clv, v.churn_probability, v.churn_band
 FROM activity AS a
 FULL JOIN staging.customers AS c USING (customer_id)
 LEFT JOIN latest_segments AS s USING (customer_id)
 LEFT JOIN latest_rfm AS rfm USING (customer_id)
-LEFT JOIN returns.customer_expected_return_rate AS e USING (customer_id);
+LEFT JOIN returns.customer_expected_return_rate AS e USING (customer_id)
+LEFT JOIN clv.customer_value AS v USING (customer_id);
 CREATE OR REPLACE TABLE returns.product_state AS
 SELECT
     e.product_id,

@@ -68,6 +68,8 @@ WITH responses_closed AS (
            SUM(COALESCE(orders, 0)) OVER w AS frequency,
            SUM(COALESCE(gross, 0)) OVER w AS monetary_gross,
            SUM(COALESCE(net, 0)) OVER w AS net_sales,
+           COUNT(orders) OVER w AS purchase_days,
+           SUM(COALESCE(net, 0)) OVER w - FIRST_VALUE(net IGNORE NULLS) OVER w AS repeat_spend,
            SUM(COALESCE(units, 0)) OVER w AS units_bought,
            SUM(COALESCE(lines, 0)) OVER w AS lines_bought,
            SUM(COALESCE(discounted_lines, 0)) OVER w AS discounted_lines,
@@ -93,6 +95,8 @@ SELECT
     k.discounted_lines / k.lines_bought AS discount_share,
     CAST(k.lines_bought AS BIGINT) AS lines_bought,
     CAST(k.units_bought AS BIGINT) AS units_bought,
+    CAST(k.purchase_days AS BIGINT) AS purchase_days,
+    ROUND(k.repeat_spend, 2) AS repeat_spend,
     CASE WHEN k.frequency > 1
          THEN date_diff('second', k.first_purchase_ts, k.last_purchase_ts) / 86400.0 / (k.frequency - 1)
     END AS mean_days_between_orders,

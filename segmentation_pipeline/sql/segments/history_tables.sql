@@ -6,7 +6,7 @@ CREATE SCHEMA IF NOT EXISTS segments;
 CREATE TABLE IF NOT EXISTS features.customer_history (
     as_of_day DATE, customer_id VARCHAR, frequency BIGINT, monetary_gross DOUBLE, monetary_net DOUBLE,
     avg_order_value DOUBLE, units_per_order DOUBLE, discount_share DOUBLE, lines_bought BIGINT,
-    units_bought BIGINT, mean_days_between_orders DOUBLE, return_rate_units DOUBLE, return_rate_value DOUBLE,
+    units_bought BIGINT, purchase_days BIGINT, repeat_spend DOUBLE, mean_days_between_orders DOUBLE, return_rate_units DOUBLE, return_rate_value DOUBLE,
     n_returns BIGINT, service_contacts BIGINT, campaign_responses BIGINT, category_breadth BIGINT,
     first_purchase_ts TIMESTAMP, last_purchase_ts TIMESTAMP, first_seen_ts TIMESTAMP
 );
@@ -52,6 +52,8 @@ SELECT
     h.discount_share,
     h.lines_bought,
     h.units_bought,
+    h.purchase_days,
+    h.repeat_spend,
     h.mean_days_between_orders,
     h.return_rate_units,
     h.return_rate_value,

@@ -275,3 +275,12 @@ def test_model_scores_through_its_lookups_exactly_as_through_the_pipeline(lines,
         scored.loc[:20, "category"] = "never seen"  # unknown to the encoder
         scored.loc[20:40, "customer_segment"] = scored["customer_segment"].iloc[0]
         np.testing.assert_array_equal(model.raw_scores(scored), pipeline.predict_proba(scored)[:, 1])
+
+
+def test_no_model_is_trained_without_enough_returned_and_kept_lines():
+    from segmentation_pipeline.domain.returns.gate import too_few_lines
+
+    assert "199 lines" in too_few_lines(199, 50)
+    assert "0 returned and 5000 kept" in too_few_lines(5000, 0)  # a source without returns
+    assert "4990 returned and 10 kept" in too_few_lines(5000, 4990)
+    assert too_few_lines(5000, 20) is None

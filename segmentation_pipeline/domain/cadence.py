@@ -1,4 +1,4 @@
-"""When the return model is retrained: on a cadence of data days, or when asked."""
+"""When a model is refitted: on a cadence of data days, or when asked."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""Customer lifetime value: purchase and spend models, validation and value."""

@@ -1,0 +1,107 @@
+"""Churn risk: who will buy nothing in the coming days, learnt from the point-in-time customer history.
+
+The model learns at one cutoff (features as of that day, label: no purchase in the following
+``horizon_days``) and is judged at a later cutoff whose horizon has also closed, against 1 - P(alive) of
+the lifetime-value model as the baseline. It is then refitted at the later cutoff to score today.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from segmentation_pipeline.domain.clv.settings import ChurnSettings
+from segmentation_pipeline.domain.returns.evaluation import calibration_curve, score_metrics
+
+CHURN_FEATURES = (
+    "recency_days",
+    "tenure_days",
+    "frequency",
+    "purchase_days",
+    "monetary_net",
+    "avg_order_value",
+    "units_per_order",
+    "discount_share",
+    "mean_days_between_orders",
+    "return_rate_units",
+    "service_contacts",
+    "campaign_responses",
+    "category_breadth",
+)
+"""Snapshot columns the churn model reads (missing values are allowed)."""
+
+BANDS = ("Low", "Medium", "High")
+MIN_CUSTOMERS_PER_CLASS = 20
+"""A cutoff needs this many churned and this many retained customers to train or judge a model."""
+
+
+@dataclass(frozen=True)
+class ChurnModel:
+    """A fitted churn classifier and how it did on the test cutoff."""
+
+    estimator: Any
+    metrics: pd.DataFrame
+    """One row per scorer (model, baseline 1 - P(alive)): customers, churn rate, ROC AUC, PR AUC, Brier,
+    top-decile lift, calibration error."""
+    calibration: pd.DataFrame
+    """Mean predicted against observed churn in ten equal-count bins of the model's test scores."""
+
+    def beats_baseline(self) -> bool:
+        """Whether the model ranked churners at least as well as 1 - P(alive) on the test cutoff."""
+        auc = self.metrics["roc_auc"]
+        return bool(auc.iloc[0] >= auc.iloc[1])
+
+    def churn_probability(self, snapshot: pd.DataFrame) -> np.ndarray:
+        """Probability that each customer of a snapshot buys nothing within the horizon."""
+        return self.estimator.predict_proba(feature_matrix(snapshot))[:, 1]
+
+
+def feature_matrix(snapshot: pd.DataFrame) -> np.ndarray:
+    return snapshot[list(CHURN_FEATURES)].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64, na_value=np.nan)
+
+
+def too_few(churned: np.ndarray) -> str | None:
+    """Why a cutoff's customers cannot train or judge a model, or None."""
+    churned = np.asarray(churned, dtype=bool)
+    kept = len(churned) - int(churned.sum())
+    if min(int(churned.sum()), kept) < MIN_CUSTOMERS_PER_CLASS:
+        return f"{int(churned.sum())} churned and {kept} retained customers (at least {MIN_CUSTOMERS_PER_CLASS} each)"
+    return None
+
+
+def _classifier(settings: ChurnSettings) -> Any:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, random_state=settings.seed)
+
+
+def train_churn_model(
+    train: pd.DataFrame, test: pd.DataFrame, test_p_alive: np.ndarray, settings: ChurnSettings
+) -> ChurnModel:
+    """Fit on the earlier cutoff, judge on the later against 1 - P(alive), refit on the later.
+
+    ``train`` and ``test`` are snapshots with ``CHURN_FEATURES`` and a boolean ``churned`` column;
+    ``test_p_alive`` is each test customer's P(alive) from the lifetime-value model fitted up to the
+    test cutoff.
+    """
+    y_train, y_test = (frame["churned"].to_numpy(dtype=bool) for frame in (train, test))
+    judged = _classifier(settings).fit(feature_matrix(train), y_train)
+    scores = {
+        "model": judged.predict_proba(feature_matrix(test))[:, 1],
+        "baseline: 1 - P(alive)": 1.0 - np.asarray(test_p_alive, dtype=np.float64),
+    }
+    metrics = pd.DataFrame({name: score_metrics(y_test, s) for name, s in scores.items()}).T
+    metrics = metrics.rename(columns={"lines": "customers", "return_rate": "churn_rate"}).rename_axis("scorer")
+    final = _classifier(settings).fit(feature_matrix(test), y_test)
+    return ChurnModel(final, metrics, calibration_curve(y_test, scores["model"]))
+
+
+def risk_bands(probability: np.ndarray, cutoffs: tuple[float, float]) -> np.ndarray:
+    """Low below the first cut-off, High from the second, Medium between."""
+    low, high = cutoffs
+    if not 0 < low < high < 1:
+        raise ValueError(f"band_cutoffs: {cutoffs} must satisfy 0 < low < high < 1")
+    return np.asarray(BANDS, dtype=object)[np.searchsorted([low, high], np.asarray(probability), side="right")]
