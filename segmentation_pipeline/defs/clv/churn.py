@@ -27,11 +27,11 @@ class ChurnModelConfig(dg.Config):
 def churn_model(config: ChurnModelConfig, warehouse: Warehouse) -> dg.MaterializeResult:
     """A gradient-boosted classifier of churn (no purchase in the next `horizon_days`) on snapshot
     features: trained at the cutoff two horizons before the latest day, judged at the cutoff one horizon
-    before it (whose outcome is known by now) against 1 - P(alive) of the lifetime-value model in force,
-    then refitted at that cutoff to score today. Retrained every `retrain_every_days` days of data."""
+    before it (whose outcome is known by now) against 1 - P(alive) and exp(-expected purchases) of the
+    purchase model in force, then refitted at that cutoff to score today. Retrained every `retrain_every_days` days of data."""
     from segmentation_pipeline.domain.cadence import next_training, training_due
     from segmentation_pipeline.domain.clv.churn import too_few, train_churn_model
-    from segmentation_pipeline.domain.clv.selection import models_in_force, p_alive_at
+    from segmentation_pipeline.domain.clv.selection import lifetime_value_baselines, models_in_force
 
     settings = ChurnSettings(horizon_days=config.horizon_days, seed=config.seed)
     horizon = timedelta(days=config.horizon_days)
@@ -72,8 +72,12 @@ def churn_model(config: ChurnModelConfig, warehouse: Warehouse) -> dg.Materializ
         )
         if refusal:
             return dg.MaterializeResult(metadata={"decision": f"not trained: {refusal}", "why trained": why})
-        result = train_churn_model(train, test, p_alive_at(test, in_force.purchase_model), settings)
-        model_auc, baseline_auc = (float(v) for v in result.metrics["roc_auc"])
+        baselines = lifetime_value_baselines(test, in_force.purchase_model, config.horizon_days / unit_days)
+        result = train_churn_model(train, test, baselines, settings)
+        model_auc, baseline_auc = (
+            float(result.metrics["roc_auc"].iloc[0]),
+            float(result.metrics["roc_auc"].iloc[1:].max()),
+        )
         con.execute("BEGIN TRANSACTION").fetchall()
         con.execute(
             f"INSERT INTO {catalog.CHURN_MODELS} VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -100,9 +104,11 @@ def churn_model(config: ChurnModelConfig, warehouse: Warehouse) -> dg.Materializ
             "train customers": len(train),
             "test customers": len(test),
             "test ROC AUC": model_auc,
-            "baseline ROC AUC (1 - P(alive))": baseline_auc,
-            "used for scores": "the model" if result.beats_baseline() else "1 - P(alive): the model did not beat it",
-            "test metrics (model against baseline)": dg.MetadataValue.md(frame_markdown(result.metrics, 4)),
+            "best baseline ROC AUC": baseline_auc,
+            "used for scores": "the model"
+            if result.beats_baseline()
+            else "exp(-expected purchases): the model did not beat its baselines",
+            "test metrics (model against baselines)": dg.MetadataValue.md(frame_markdown(result.metrics, 4)),
             "calibration on test (mean predicted against observed)": dg.MetadataValue.md(
                 frame_markdown(result.calibration, 3)
             ),

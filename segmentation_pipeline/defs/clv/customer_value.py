@@ -25,7 +25,8 @@ VALUE_COLUMNS = {
     "net_clv": "Lifetime value less the expected cost of returns: lost margin plus handling, "
     "clv - discounted spend x expected_return_rate x (margin + return_cost_share).",
     "churn_probability": "Probability of no purchase within the churn horizon.",
-    "churn_source": "`churn model`, or `1 - P(alive)` while no churn model beats it.",
+    "churn_source": "`churn model`, or `exp(-expected purchases)` in the churn horizon while no churn model beats "
+    "its baselines.",
     "churn_band": "Low, Medium or High churn risk (cut-offs in docs/clv.md).",
     "purchase_model": "The purchase model in force (bg_nbd or pareto_nbd).",
     "as_of_day": "The day the values are as of.",

@@ -1,8 +1,9 @@
 """Churn risk: who will buy nothing in the coming days, learnt from the point-in-time customer history.
 
 The model learns at one cutoff (features as of that day, label: no purchase in the following
-``horizon_days``) and is judged at a later cutoff whose horizon has also closed, against 1 - P(alive) of
-the lifetime-value model as the baseline. It is then refitted at the later cutoff to score today.
+``horizon_days``) and is judged at a later cutoff whose horizon has also closed, against two baselines
+from the lifetime-value model: 1 - P(alive), and exp(-expected purchases in the horizon). It is then
+refitted at the later cutoff to score today.
 """
 
 from __future__ import annotations
@@ -44,15 +45,15 @@ class ChurnModel:
 
     estimator: Any
     metrics: pd.DataFrame
-    """One row per scorer (model, baseline 1 - P(alive)): customers, churn rate, ROC AUC, PR AUC, Brier,
+    """One row per scorer (the model, then each baseline): customers, churn rate, ROC AUC, PR AUC, Brier,
     top-decile lift, calibration error."""
     calibration: pd.DataFrame
     """Mean predicted against observed churn in ten equal-count bins of the model's test scores."""
 
     def beats_baseline(self) -> bool:
-        """Whether the model ranked churners at least as well as 1 - P(alive) on the test cutoff."""
+        """Whether the model ranked churners at least as well as every baseline on the test cutoff."""
         auc = self.metrics["roc_auc"]
-        return bool(auc.iloc[0] >= auc.iloc[1])
+        return bool(auc.iloc[0] >= auc.iloc[1:].max())
 
     def churn_probability(self, snapshot: pd.DataFrame) -> np.ndarray:
         """Probability that each customer of a snapshot buys nothing within the horizon."""
@@ -79,19 +80,18 @@ def _classifier(settings: ChurnSettings) -> Any:
 
 
 def train_churn_model(
-    train: pd.DataFrame, test: pd.DataFrame, test_p_alive: np.ndarray, settings: ChurnSettings
+    train: pd.DataFrame, test: pd.DataFrame, baselines: dict[str, np.ndarray], settings: ChurnSettings
 ) -> ChurnModel:
-    """Fit on the earlier cutoff, judge on the later against 1 - P(alive), refit on the later.
+    """Fit on the earlier cutoff, judge on the later against the baselines, refit on the later.
 
     ``train`` and ``test`` are snapshots with ``CHURN_FEATURES`` and a boolean ``churned`` column;
-    ``test_p_alive`` is each test customer's P(alive) from the lifetime-value model fitted up to the
-    test cutoff.
+    ``baselines`` holds other churn scores of the test customers (``lifetime_value_baselines``).
     """
     y_train, y_test = (frame["churned"].to_numpy(dtype=bool) for frame in (train, test))
     judged = _classifier(settings).fit(feature_matrix(train), y_train)
     scores = {
         "model": judged.predict_proba(feature_matrix(test))[:, 1],
-        "baseline: 1 - P(alive)": 1.0 - np.asarray(test_p_alive, dtype=np.float64),
+        **{f"baseline: {name}": np.asarray(score, dtype=np.float64) for name, score in baselines.items()},
     }
     metrics = pd.DataFrame({name: score_metrics(y_test, s) for name, s in scores.items()}).T
     metrics = metrics.rename(columns={"lines": "customers", "return_rate": "churn_rate"}).rename_axis("scorer")

@@ -4,6 +4,7 @@ holdout, then every model refitted on all data up to the latest day for predicti
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
 import pandas as pd
@@ -123,8 +124,21 @@ def models_in_force(rows: pd.DataFrame) -> ModelsInForce | None:
     )
 
 
-def p_alive_at(customers: pd.DataFrame, purchase_model: str) -> np.ndarray:
-    """P(alive) of each customer of a day, from the purchase model fitted on that day's customers."""
+def lifetime_value_baselines(customers: pd.DataFrame, purchase_model: str, horizon: float) -> dict[str, np.ndarray]:
+    """Churn scores of a day's customers from the purchase model fitted on them: 1 - P(alive), and the chance
+    of no purchase in the next ``horizon`` time units were purchases Poisson, exp(-expected purchases)."""
     x, t_x, T, _ = _columns(customers)
     fit = fit_purchases(purchase_model, x, t_x, T)
-    return PURCHASE_MODELS[purchase_model].probability_alive(ordered(fit), x, t_x, T)
+    model = PURCHASE_MODELS[purchase_model]
+    return {
+        "1 - P(alive)": 1.0 - model.probability_alive(ordered(fit), x, t_x, T),
+        "exp(-expected purchases)": no_purchase_chance(model, ordered(fit), horizon, x, t_x, T),
+    }
+
+
+def no_purchase_chance(
+    model: ModuleType, params: list[float], horizon: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+) -> np.ndarray:
+    """exp(-expected purchases in the horizon): a churn score that, unlike 1 - P(alive), sees that a long
+    silent one-time buyer is unlikely to buy (BG/NBD gives them a P(alive) of 1)."""
+    return np.exp(-model.expected_purchases(params, horizon, x, t_x, T))

@@ -18,6 +18,7 @@ import pandas as pd
 from segmentation_pipeline.domain.clv import gamma_gamma
 from segmentation_pipeline.domain.clv.churn import ChurnModel, risk_bands
 from segmentation_pipeline.domain.clv.fitting import PURCHASE_MODELS
+from segmentation_pipeline.domain.clv.selection import no_purchase_chance
 from segmentation_pipeline.domain.clv.settings import ChurnSettings, ClvSettings
 from segmentation_pipeline.domain.returns.features import SMOOTHING_UNITS, smoothed_rate
 
@@ -91,14 +92,19 @@ def score_customers(
     churn_settings: ChurnSettings,
 ) -> pd.DataFrame:
     """Every customer's value and churn risk today: ``customer_values``, the expected return rate and
-    its source, churn probability (the churn model's when there is one that beat 1 - P(alive) on its
-    test cutoff, else 1 - P(alive)) with its source, and the Low / Medium / High risk band."""
+    its source, churn probability (the churn model's when there is one that beat its baselines on its
+    test cutoff, else exp(-expected purchases in the churn horizon)) with its source, and the Low /
+    Medium / High risk band."""
     rate, rate_source = expected_return_rates(customers)
     values = customer_values(PURCHASE_MODELS[purchase_model], purchase_params, spend_params, customers, rate, settings)
     if churn is not None and churn.beats_baseline():
         probability, source = churn.churn_probability(customers), "churn model"
     else:
-        probability, source = 1.0 - values["p_alive"].to_numpy(), "1 - P(alive)"
+        horizon = churn_settings.horizon_days / settings.unit_days
+        x, t_x, T = (customers[c].to_numpy(dtype=np.float64) for c in ("x", "t_x", "T"))
+        model = PURCHASE_MODELS[purchase_model]
+        probability = no_purchase_chance(model, purchase_params, horizon, x, t_x, T)
+        source = "exp(-expected purchases)"
     values.insert(0, "customer_id", customers["customer_id"].to_numpy())
     values.insert(values.columns.get_loc("net_clv"), "return_rate_source", rate_source)
     values["churn_probability"] = probability

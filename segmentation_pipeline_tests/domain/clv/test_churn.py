@@ -18,16 +18,18 @@ def customers_at_cutoff(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
     return frame, rng.uniform(0, 1, n)
 
 
-def test_the_model_learns_at_one_cutoff_and_is_judged_at_the_next_against_p_alive():
+def test_the_model_learns_at_one_cutoff_and_is_judged_at_the_next_against_the_baselines():
     train, _ = customers_at_cutoff(3000, seed=1)
     test, uninformed = customers_at_cutoff(2000, seed=2)
+    perfect = test["churned"].to_numpy(float)
 
-    model = train_churn_model(train, test, uninformed, ChurnSettings())
+    model = train_churn_model(train, test, {"uninformed": uninformed}, ChurnSettings())
+    beaten = train_churn_model(train, test, {"uninformed": uninformed, "perfect": perfect}, ChurnSettings())
 
-    assert list(model.metrics.index) == ["model", "baseline: 1 - P(alive)"]
+    assert list(model.metrics.index) == ["model", "baseline: uninformed"]
     assert model.metrics.loc["model", "roc_auc"] > 0.85
-    assert abs(model.metrics.loc["baseline: 1 - P(alive)", "roc_auc"] - 0.5) < 0.05
-    assert model.beats_baseline()
+    assert abs(model.metrics.loc["baseline: uninformed", "roc_auc"] - 0.5) < 0.05
+    assert model.beats_baseline() and not beaten.beats_baseline()
     assert model.metrics.loc["model", "customers"] == 2000
     assert model.metrics.loc["model", "churn_rate"] == pytest.approx(test["churned"].mean())
     assert model.calibration["lines"].sum() == 2000
@@ -40,7 +42,7 @@ def test_the_final_model_is_refitted_on_the_later_cutoff():
     test, uninformed = customers_at_cutoff(2000, seed=2)
     test["churned"] = ~test["churned"]  # the later cutoff says the opposite
 
-    model = train_churn_model(train, test, uninformed, ChurnSettings())
+    model = train_churn_model(train, test, {"uninformed": uninformed}, ChurnSettings())
 
     assert model.metrics.loc["model", "roc_auc"] < 0.2  # judged with what it learnt at the earlier cutoff
     recent = test.assign(recency_days=10.0)

@@ -64,11 +64,13 @@ def test_the_return_model_rate_is_used_where_present_else_the_smoothed_history()
     assert rate[2] == pytest.approx(20 * shop / 40)
 
 
-def test_without_a_churn_model_churn_is_one_minus_p_alive_and_banded():
+def test_without_a_churn_model_churn_is_the_chance_of_no_expected_purchase_and_banded():
     customers = CUSTOMERS.assign(model_return_rate=np.nan, return_rate_units=0.0, units_bought=5)
     scored = score_customers(customers, "bg_nbd", PURCHASES, SPEND, None, ClvSettings(), ChurnSettings())
 
     assert list(scored["customer_id"]) == ["lapsed", "loyal", "new"]
-    assert scored["churn_probability"].to_numpy() == pytest.approx(1 - scored["p_alive"].to_numpy())
-    assert set(scored["churn_source"]) == {"1 - P(alive)"}
-    assert scored.loc[scored["customer_id"] == "new", "churn_band"].item() == "Low"  # P(alive) is 1 without repeats
+    x, t_x, T = (CUSTOMERS[c].to_numpy() for c in ("x", "t_x", "T"))
+    in_horizon = bgnbd.expected_purchases(PURCHASES, 90 / 7, x, t_x, T)
+    assert scored["churn_probability"].to_numpy() == pytest.approx(np.exp(-in_horizon))
+    assert set(scored["churn_source"]) == {"exp(-expected purchases)"}
+    assert list(scored["churn_band"]) == ["High", "Medium", "High"]
