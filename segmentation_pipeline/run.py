@@ -231,7 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     print("  raw.*, staging.* and staging.quarantine (reason codes and original values of rejected rows)")
     print("  features.customer_history, segments.* (RFM, segments and their histories, profiles, transitions, cohorts)")
     print("  returns.line_facts, returns.model_runs, returns.line_scores, returns.customer_expected_return_rate")
-    print("  clv.model_params, clv.holdout_validation, clv.churn_metrics, clv.customer_value (CLV, net CLV, churn risk)")
+    print(
+        "  clv.model_params, clv.holdout_validation, clv.churn_metrics, clv.customer_value (CLV, net CLV, churn risk)"
+    )
     print(f"Return models: {SETTINGS.return_models_dir} (production.json names the version in production)")
     print(f"Segment models: {SETTINGS.segment_models_dir}")
     print(f"Exports (CSV): {SETTINGS.exports_dir}")
