@@ -140,6 +140,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
         "returns/model_runs_table",
         "returns/events",
         "clv/tables",
+        "campaigns/tables",
     ):
         try:
             con.execute(query(name)).fetchall()

@@ -129,3 +129,15 @@ def test_a_folder_with_transactions_only_gets_lifetime_value(tmp_path):
         sources = con.sql("SELECT DISTINCT return_rate_source FROM clv.customer_value").fetchall()
         valued = con.sql("SELECT count(*) FROM clv.customer_value").fetchall()[0][0]
     assert valued > 0 and sources == [("history",)]
+
+
+def test_campaigns_are_analysed_and_their_split_checked_in_the_same_run(clv_run):
+    folder, result = clv_run
+    (srm,) = [e for e in result.get_asset_check_evaluations() if e.check_name == "sample_ratio_as_planned"]
+    with open_warehouse(folder) as con:
+        exposures = con.sql("SELECT count(*) FROM staging.campaign_exposures").fetchall()[0][0]
+        analysed = con.sql("SELECT count(*) FROM campaigns.exposure_outcomes").fetchall()[0][0]
+        checked = con.sql("SELECT count(*) FROM campaigns.sample_ratios").fetchall()[0][0]
+    assert analysed == exposures > 0
+    assert srm.metadata["campaigns checked"].value == checked
+    assert "campaign_targeting" in {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}

@@ -47,6 +47,16 @@ CHURN_CALIBRATION = "clv.churn_calibration"
 CUSTOMER_VALUE = "clv.customer_value"
 CHURN_BANDS_BY_SEGMENT = "clv.churn_bands_by_segment"
 
+# campaigns
+CAMPAIGN_EXPOSURES = "campaigns.exposure_outcomes"
+AB_RESULTS = "campaigns.ab_results"
+SAMPLE_RATIOS = "campaigns.sample_ratios"
+CAMPAIGN_RECOMMENDATIONS = "campaigns.recommendations"
+TARGETING_SUMMARY = "campaigns.targeting_summary"
+RESPONSE_METRICS = "campaigns.response_models"
+QINI_CURVES = "campaigns.qini_curves"
+UPLIFT_AUDIENCE = "campaigns.uplift_audience"
+
 
 def raw(table: str) -> str:
     return f"raw.{table}"

@@ -1,0 +1,141 @@
+"""A/B results of every campaign: each variant against control, overall and per segment, with intervals,
+corrected p-values, CUPED, minimum detectable effects, the return guardrail and a recommended variant."""
+
+import dagster as dg
+import pandas as pd
+
+from segmentation_pipeline.defs.helpers import area, frame_markdown, table_schema, write_frame
+from segmentation_pipeline.defs.resources import Warehouse
+from segmentation_pipeline.domain.campaigns.settings import CampaignSettings
+from segmentation_pipeline.domain.contract import ATTRIBUTION_DAYS
+from segmentation_pipeline.sql import catalog, query
+
+SRM_P_VALUE = 0.001
+"""A campaign's split is flagged when a chi-square test against an equal split gives a p-value below this."""
+SUMMARY_COLUMNS = {
+    "variant": "variant",
+    "cut": "cut",
+    "treated": "n",
+    "control": "n control",
+    "conversion_lift": "conv. lift",
+    "conversion_lift_low": "low",
+    "conversion_lift_high": "high",
+    "conversion_p_corrected": "p (corr.)",
+    "revenue_lift": "revenue lift",
+    "revenue_lift_low": "low ",
+    "revenue_lift_high": "high ",
+    "mde_conversion": "MDE conv.",
+    "return_rate_increase": "return rate Δ",
+    "status": "status",
+}
+"""Columns of the per-campaign summary in the metadata, and their headings."""
+RESULT_COLUMNS = {
+    "cut_type": "`all`, `segment` (K-means segment the day before the message) or `rfm_segment`.",
+    "treated": "Customers sent the variant in the cut.",
+    "control": "Control customers in the cut.",
+    "conversion_lift": "Conversion rate of the variant minus control's; `_low`/`_high`: Newcombe hybrid-score interval.",
+    "conversion_relative_lift": "Variant's conversion rate over control's, less 1; interval from the log risk ratio.",
+    "conversion_p_corrected": "Two-proportion z test; Holm-corrected across the segment (and RFM) cuts, overall cut uncorrected.",
+    "revenue_lift": "Revenue per exposed customer, variant minus control; Welch interval.",
+    "cuped_revenue_lift": "The revenue lift after CUPED with pre-exposure spend; cuped_variance_reduction the variance removed.",
+    "mde_conversion": "Smallest conversion lift the cut could detect at 80% power (two-sided 5%).",
+    "return_rate_increase": "Unit return rate of the variant's orders in the attribution window minus control's.",
+    "guardrail_breached": "Return rate increase above the margin: the variant is not recommended in this cut.",
+    "status": "`tested`, `too small to test ...` or `no control group ...`.",
+}
+
+
+class CampaignResultsConfig(dg.Config):
+    attribution_days: int = ATTRIBUTION_DAYS
+    """Days after the message in which orders count, when the exposure file gives no outcome."""
+    confidence: float = CampaignSettings.confidence
+    alpha: float = CampaignSettings.alpha
+    """A lift counts when its corrected p-value is below this."""
+    min_arm_customers: int = CampaignSettings.min_arm_customers
+    """A cut with fewer customers in the variant or in control is shown as too small to test."""
+    return_rate_margin: float = CampaignSettings.return_rate_margin
+    """Increase in the unit return rate of a variant's orders beyond which it is flagged, not recommended."""
+
+
+@dg.asset(
+    **area("campaigns"),
+    kinds={"duckdb", "scipy"},
+    deps=[
+        "stg_campaign_exposures",
+        "stg_transactions",
+        "stg_returns",
+        "customer_history",
+        "customer_segments",
+        "rfm_segments",
+    ],
+)
+def campaign_results(config: CampaignResultsConfig, warehouse: Warehouse) -> dg.MaterializeResult:
+    """Every campaign whose attribution window has closed: each variant against control, overall and within
+    each segment and RFM segment of the day before the message; conversion and revenue lifts with 95%
+    intervals, corrected p-values, CUPED, the minimum detectable effect, the sample-ratio test, the return
+    guardrail and the recommended variant per cut (`campaigns.*`)."""
+    from segmentation_pipeline.domain.campaigns.ab_results import analyse_campaigns
+
+    settings = CampaignSettings(
+        confidence=config.confidence,
+        alpha=config.alpha,
+        min_arm_customers=config.min_arm_customers,
+        return_rate_margin=config.return_rate_margin,
+    )
+    with warehouse.get_connection() as con:
+        observed_until = con.sql("SELECT observed_until()").fetchall()[0][0]
+        params = {"attribution_days": config.attribution_days, "observed_until": observed_until or "1900-01-01"}
+        exposures = con.execute(query("campaigns/exposures"), params).df()
+        closed = exposures[exposures["window_closed"]]
+        analysis = analyse_campaigns(closed, settings)
+        con.execute("BEGIN TRANSACTION").fetchall()
+        write_frame(con, catalog.CAMPAIGN_EXPOSURES, exposures)
+        write_frame(con, catalog.AB_RESULTS, analysis.results)
+        write_frame(con, catalog.SAMPLE_RATIOS, analysis.sample_ratios)
+        write_frame(con, catalog.CAMPAIGN_RECOMMENDATIONS, analysis.recommendations)
+        con.execute("COMMIT").fetchall()
+        schema = table_schema(con, catalog.AB_RESULTS, RESULT_COLUMNS)
+    open_campaigns = sorted(set(exposures["campaign_id"]) - set(closed["campaign_id"]))
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(analysis.results),
+            "dagster/column_schema": schema,
+            "campaigns analysed": int(closed["campaign_id"].nunique()),
+            "campaigns still in their attribution window": ", ".join(open_campaigns) or "none",
+            "outcomes from": ", ".join(sorted(set(closed["outcome_source"]))) or "no exposures",
+            "recommended variant per cut": dg.MetadataValue.md(
+                frame_markdown(analysis.recommendations.set_index(["campaign_id", "cut_type", "cut"]))
+            ),
+            **{
+                f"campaign {campaign}": dg.MetadataValue.md(campaign_summary(results))
+                for campaign, results in analysis.results.groupby("campaign_id")
+            },
+        }
+    )
+
+
+def campaign_summary(results: pd.DataFrame) -> str:
+    """One campaign's results per variant and cut, with intervals, as a markdown table."""
+    shown = results.reindex(columns=list(SUMMARY_COLUMNS)).rename(columns=SUMMARY_COLUMNS)
+    return frame_markdown(shown.set_index(["variant", "cut"]), 3)
+
+
+@dg.asset_check(
+    asset=campaign_results,
+    name="sample_ratio_as_planned",
+    description=f"Warns, naming them, when a campaign's customers per variant depart from an equal split "
+    f"(chi-square p < {SRM_P_VALUE}): broken randomisation or lost exposures make its results unreliable.",
+)
+def sample_ratio_as_planned(warehouse: Warehouse) -> dg.AssetCheckResult:
+    with warehouse.get_connection() as con:
+        ratios = con.sql(f"SELECT * FROM {catalog.SAMPLE_RATIOS}").df()
+    mismatched = ratios[ratios["p_value"] < SRM_P_VALUE]
+    return dg.AssetCheckResult(
+        passed=mismatched.empty,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "campaigns checked": len(ratios),
+            "campaigns with a sample ratio mismatch": ", ".join(mismatched["campaign_id"]) or "none",
+            "per campaign": dg.MetadataValue.md(frame_markdown(ratios.set_index("campaign_id"), 4)),
+        },
+    )

@@ -1,0 +1,55 @@
+"""Response and uplift models per campaign, and the audience of the next send."""
+
+import dagster as dg
+
+from segmentation_pipeline.defs.helpers import area, frame_markdown, write_frame
+from segmentation_pipeline.defs.resources import Artifacts, Warehouse
+from segmentation_pipeline.domain.campaigns.settings import CampaignSettings
+from segmentation_pipeline.sql import catalog, query
+from segmentation_pipeline.warehouse import export_table
+
+EXPORT = "uplift_audience.csv"
+
+
+class CampaignTargetingConfig(dg.Config):
+    top_share: float = CampaignSettings.top_share
+    """Share of today's customers, by predicted uplift, in each campaign's audience."""
+    seed: int = CampaignSettings.seed
+
+
+@dg.asset(**area("campaigns"), kinds={"scikitlearn", "duckdb", "csv"}, deps=["campaign_results", "customer_history"])
+def campaign_targeting(
+    config: CampaignTargetingConfig, warehouse: Warehouse, artifacts: Artifacts
+) -> dg.MaterializeResult:
+    """Per campaign: a logistic regression and a gradient-boosted response model of the customers sent an
+    offer, compared on held-out customers; a two-model uplift model of the strongest variant against
+    control with its held-out Qini curve against random targeting; and today's customers with the highest
+    predicted uplift (`top_share`) as the audience of the next send (`campaigns.uplift_audience`, exported
+    as `uplift_audience.csv`)."""
+    from segmentation_pipeline.domain.campaigns.targeting import target_campaigns
+
+    settings = CampaignSettings(top_share=config.top_share, seed=config.seed)
+    with warehouse.get_connection() as con:
+        exposures = con.sql(f"SELECT * FROM {catalog.CAMPAIGN_EXPOSURES} WHERE window_closed").df()
+        customers = con.sql(query("campaigns/customers_today")).df()
+        targeting = target_campaigns(exposures, customers, settings)
+        con.execute("BEGIN TRANSACTION").fetchall()
+        write_frame(con, catalog.TARGETING_SUMMARY, targeting.summary)
+        write_frame(con, catalog.RESPONSE_METRICS, targeting.response_metrics)
+        write_frame(con, catalog.QINI_CURVES, targeting.qini)
+        write_frame(con, catalog.UPLIFT_AUDIENCE, targeting.audience)
+        con.execute("COMMIT").fetchall()
+        if len(targeting.audience):
+            export_table(con, catalog.UPLIFT_AUDIENCE, artifacts.export_path(EXPORT))
+    summary = targeting.summary.set_index("campaign_id") if len(targeting.summary) else targeting.summary
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(targeting.audience),
+            "campaigns": len(targeting.summary),
+            "per campaign (Qini on held-out customers, uplift = treated - control conversion)": dg.MetadataValue.md(
+                frame_markdown(summary, 3)
+            ),
+            "response models on held-out customers": dg.MetadataValue.md(frame_markdown(targeting.response_metrics, 3)),
+            "audience export": dg.MetadataValue.path(str(artifacts.export_path(EXPORT))),
+        }
+    )

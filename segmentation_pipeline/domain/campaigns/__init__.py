@@ -1,0 +1,1 @@
+"""Campaign analytics: A/B statistics, response and uplift models."""
