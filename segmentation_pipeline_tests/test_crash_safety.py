@@ -24,7 +24,7 @@ from segmentation_pipeline_tests.pipeline_runs import run
 run(Path(sys.argv[1]))
 """
 
-RUN_TIME_COLUMNS = {"trained_at", "fitted_at"}
+RUN_TIME_COLUMNS = {"trained_at", "fitted_at", "ran_at"}
 """Columns that hold when a run happened, not what it computed."""
 
 COVERAGE = "SELECT asset, min(first_day) AS first_day, max(end_day) AS end_day FROM meta.refreshes GROUP BY asset"

@@ -1,11 +1,15 @@
 """A/B results of every campaign: each variant against control, overall and per segment, with intervals,
 corrected p-values, CUPED, minimum detectable effects, the return guardrail and a recommended variant."""
 
+from datetime import datetime
+
 import dagster as dg
+import duckdb
 import pandas as pd
 
 from segmentation_pipeline.defs.helpers import area, frame_markdown, table_schema, write_frame
 from segmentation_pipeline.defs.resources import Warehouse
+from segmentation_pipeline.domain.cadence import RETRAIN_EVERY_DAYS
 from segmentation_pipeline.domain.campaigns.settings import CampaignSettings
 from segmentation_pipeline.domain.contract import ATTRIBUTION_DAYS
 from segmentation_pipeline.sql import catalog, query
@@ -46,6 +50,11 @@ RESULT_COLUMNS = {
 
 
 class CampaignResultsConfig(dg.Config):
+    recompute_every_days: int = RETRAIN_EVERY_DAYS
+    """Results are recomputed when a campaign's attribution window closes, and at least this often in days of
+    data (returns of the window's orders arrive late)."""
+    recompute_now: bool = False
+    """Recompute in this run, whatever the cadence."""
     attribution_days: int = ATTRIBUTION_DAYS
     """Days after the message in which orders count, when the exposure file gives no outcome."""
     confidence: float = CampaignSettings.confidence
@@ -73,8 +82,10 @@ def campaign_results(config: CampaignResultsConfig, warehouse: Warehouse) -> dg.
     """Every campaign whose attribution window has closed: each variant against control, overall and within
     each segment and RFM segment of the day before the message; conversion and revenue lifts with 95%
     intervals, corrected p-values, CUPED, the minimum detectable effect, the sample-ratio test, the return
-    guardrail and the recommended variant per cut (`campaigns.*`)."""
+    guardrail and the recommended variant per cut (`campaigns.*`). Recomputed when a campaign's attribution
+    window closes, every `recompute_every_days` days of data, or when asked."""
     from segmentation_pipeline.domain.campaigns.ab_results import analyse_campaigns
+    from segmentation_pipeline.domain.campaigns.cadence import recompute_due
 
     settings = CampaignSettings(
         confidence=config.confidence,
@@ -84,11 +95,25 @@ def campaign_results(config: CampaignResultsConfig, warehouse: Warehouse) -> dg.
     )
     with warehouse.get_connection() as con:
         observed_until = con.sql("SELECT observed_until()").fetchall()[0][0]
-        params = {"attribution_days": config.attribution_days, "observed_until": observed_until or "1900-01-01"}
-        exposures = con.execute(query("campaigns/exposures"), params).df()
+        if observed_until is None:
+            return dg.MaterializeResult(metadata={"decision": "no staged events yet"})
+        params = {"attribution_days": config.attribution_days}
+        closed_now = ", ".join(c for (c,) in con.execute(query("campaigns/closed_campaigns"), params).fetchall())
+        why = recompute_due(
+            last_run(con, "campaign_results"),
+            observed_until,
+            closed_now,
+            config.recompute_every_days,
+            config.recompute_now,
+        )
+        if why is None:
+            return dg.MaterializeResult(metadata={"decision": "not recomputed: no campaign closed since the last run"})
+        exposures = con.execute(query("campaigns/exposures"), params | {"observed_until": observed_until}).df()
         closed = exposures[exposures["window_closed"]]
         analysis = analyse_campaigns(closed, settings)
         con.execute("BEGIN TRANSACTION").fetchall()
+        run = {"asset": "campaign_results", "data_through": observed_until, "closed_campaigns": closed_now}
+        con.execute(query("campaigns/record_run"), run).fetchall()
         write_frame(con, catalog.CAMPAIGN_EXPOSURES, exposures)
         write_frame(con, catalog.AB_RESULTS, analysis.results)
         write_frame(con, catalog.SAMPLE_RATIOS, analysis.sample_ratios)
@@ -100,6 +125,7 @@ def campaign_results(config: CampaignResultsConfig, warehouse: Warehouse) -> dg.
         metadata={
             "dagster/row_count": len(analysis.results),
             "dagster/column_schema": schema,
+            "why recomputed": why,
             "campaigns analysed": int(closed["campaign_id"].nunique()),
             "campaigns still in their attribution window": ", ".join(open_campaigns) or "none",
             "outcomes from": ", ".join(sorted(set(closed["outcome_source"]))) or "no exposures",
@@ -112,6 +138,16 @@ def campaign_results(config: CampaignResultsConfig, warehouse: Warehouse) -> dg.
             },
         }
     )
+
+
+def last_run(con: duckdb.DuckDBPyConnection, asset: str) -> tuple[datetime, str] | None:
+    """The data time and closed campaigns of the asset's last run, None before the first."""
+    rows = con.execute(
+        f"SELECT data_through, closed_campaigns FROM {catalog.CAMPAIGN_RUNS} WHERE asset = $asset "
+        "ORDER BY ran_at DESC LIMIT 1",
+        {"asset": asset},
+    ).fetchall()
+    return rows[0] if rows else None
 
 
 def campaign_summary(results: pd.DataFrame) -> str:

@@ -12,6 +12,8 @@ EXPORT = "uplift_audience.csv"
 
 
 class CampaignTargetingConfig(dg.Config):
+    refit_now: bool = False
+    """Refit in this run, even if the campaign results have not changed since the last fit."""
     top_share: float = CampaignSettings.top_share
     """Share of today's customers, by predicted uplift, in each campaign's audience."""
     seed: int = CampaignSettings.seed
@@ -21,7 +23,7 @@ class CampaignTargetingConfig(dg.Config):
 def campaign_targeting(
     config: CampaignTargetingConfig, warehouse: Warehouse, artifacts: Artifacts
 ) -> dg.MaterializeResult:
-    """Per campaign: a logistic regression and a gradient-boosted response model of the customers sent an
+    """Refitted whenever `campaign_results` was recomputed. Per campaign: a logistic regression and a gradient-boosted response model of the customers sent an
     offer, compared on held-out customers; a two-model uplift model of the strongest variant against
     control with its held-out Qini curve against random targeting; and today's customers with the highest
     predicted uplift (`top_share`) as the audience of the next send (`campaigns.uplift_audience`, exported
@@ -30,6 +32,12 @@ def campaign_targeting(
 
     settings = CampaignSettings(top_share=config.top_share, seed=config.seed)
     with warehouse.get_connection() as con:
+        results_at, fitted_at = con.sql(
+            f"SELECT max(ran_at) FILTER (WHERE asset = 'campaign_results'), "
+            f"max(ran_at) FILTER (WHERE asset = 'campaign_targeting') FROM {catalog.CAMPAIGN_RUNS}"
+        ).fetchall()[0]
+        if not config.refit_now and (results_at is None or (fitted_at is not None and fitted_at > results_at)):
+            return dg.MaterializeResult(metadata={"decision": "not refitted: the campaign results have not changed"})
         exposures = con.sql(f"SELECT * FROM {catalog.CAMPAIGN_EXPOSURES} WHERE window_closed").df()
         customers = con.sql(query("campaigns/customers_today")).df()
         targeting = target_campaigns(exposures, customers, settings)
@@ -38,6 +46,8 @@ def campaign_targeting(
         write_frame(con, catalog.RESPONSE_METRICS, targeting.response_metrics)
         write_frame(con, catalog.QINI_CURVES, targeting.qini)
         write_frame(con, catalog.UPLIFT_AUDIENCE, targeting.audience)
+        run = {"asset": "campaign_targeting", "data_through": None, "closed_campaigns": None}
+        con.execute(query("campaigns/record_run"), run).fetchall()
         con.execute("COMMIT").fetchall()
         if len(targeting.audience):
             export_table(con, catalog.UPLIFT_AUDIENCE, artifacts.export_path(EXPORT))

@@ -1,5 +1,8 @@
--- The campaign table a check reads; the rest are written whole by their asset.
+-- The campaign tables a check and the cadence read; the rest are written whole by their asset.
 CREATE SCHEMA IF NOT EXISTS campaigns;
 CREATE TABLE IF NOT EXISTS campaigns.sample_ratios (
     campaign_id VARCHAR, variants BIGINT, customers BIGINT, counts VARCHAR, chi2 DOUBLE, p_value DOUBLE
+);
+CREATE TABLE IF NOT EXISTS campaigns.runs (
+    asset VARCHAR, ran_at TIMESTAMP, data_through TIMESTAMP, closed_campaigns VARCHAR
 );
