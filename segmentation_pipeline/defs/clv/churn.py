@@ -62,16 +62,10 @@ def churn_model(config: ChurnModelConfig, warehouse: Warehouse) -> dg.Materializ
             .assign(churned=lambda f: f["x_holdout"] == 0)
             for cutoff in (train_cutoff, test_cutoff)
         )
-        refusal = next(
-            (
-                f"{name} cutoff {day}: {why_not}"
-                for name, day, frame in (("train", train_cutoff, train), ("test", test_cutoff, test))
-                if (why_not := too_few(frame["churned"]))
-            ),
-            None,
-        )
-        if refusal:
-            return dg.MaterializeResult(metadata={"decision": f"not trained: {refusal}", "why trained": why})
+        for name, cutoff, frame in (("train", train_cutoff, train), ("test", test_cutoff, test)):
+            if (why_not := too_few(frame["churned"])) is not None:
+                decision = f"not trained: {name} cutoff {cutoff}: {why_not}"
+                return dg.MaterializeResult(metadata={"decision": decision, "why trained": why})
         baselines = lifetime_value_baselines(test, in_force.purchase_model, config.horizon_days / unit_days)
         result = train_churn_model(train, test, baselines, settings)
         model_auc, baseline_auc = (
