@@ -14,6 +14,7 @@ EXPOSURES = [
     ("C1", "B", "2024-03-01 10:00", "control", None, None, None),
     ("C1", "D", "2024-03-01 10:00", "offer", False, True, 99.0),
     ("C2", "A", "2024-03-20 10:00", "offer", False, None, None),
+    ("C3", "B", "2024-03-20 10:00", "No E-Mail", None, True, 12.5),
 ]
 ORDERS = [
     # order, customer, ts, quantity, unit price: A before, inside and after C1's 14 days; B inside
@@ -62,6 +63,7 @@ def test_outcomes_come_from_the_orders_of_the_attribution_window_when_the_file_g
     assert (a["units_bought"], a["units_returned"]) == (3, 1)  # R1 returns a unit of O2; R0 an order before
     b = exposures.loc[("C1", "B")]
     assert bool(b["is_control"]) and b["revenue"] == 15.0  # no is_control given: a variant named control
+    assert bool(exposures.loc[("C3", "B"), "is_control"])  # as the published e-mail test names its control
 
 
 def test_outcomes_of_the_exposure_file_win(exposures):

@@ -2,12 +2,13 @@
 -- before the message. Outcomes come from the exposure row (converted, revenue) when the file gives
 -- them, else from the customer's orders in the $attribution_days after sent_ts; the orders placed in
 -- that window and the units later returned of them measure the return guardrail. The control group
--- is `is_control`, or a variant named control / holdout when the file has no such column. The
+-- is `is_control`, or a variant named control, holdout or no e-mail when the file has no such column. The
 -- customer's state: their latest history row before the message day (zeros before a first purchase),
 -- segment and RFM segment on the day before.
 WITH exposures AS (
     SELECT campaign_id, customer_id, sent_ts, variant, converted, revenue,
-           COALESCE(is_control, lower(variant) IN ('control', 'holdout', 'hold-out')) AS is_control,
+           COALESCE(is_control, lower(variant) IN ('control', 'holdout', 'hold-out', 'no e-mail', 'no email'))
+               AS is_control,
            CAST(sent_ts AS DATE) - 1 AS day_before,
            sent_ts + INTERVAL (CAST($attribution_days AS INTEGER)) DAY AS window_end
     FROM staging.campaign_exposures
