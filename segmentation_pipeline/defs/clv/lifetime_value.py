@@ -28,6 +28,9 @@ PARAM_COLUMNS = {
     "chosen": "Whether predictions use this model (the purchase model closest to the holdout, and Gamma-Gamma).",
 }
 
+PARAMS_SHOWN = ["fit", "model", "parameter", "estimate", "standard_error", "log_likelihood", "customers", "chosen"]
+"""The parameter table's columns shown in the metadata."""
+
 
 class ClvModelConfig(dg.Config):
     time_unit: str = ClvSettings.time_unit
@@ -120,7 +123,7 @@ def clv_model(config: ClvModelConfig, warehouse: Warehouse) -> dg.MaterializeRes
             "time unit": settings.time_unit,
             "holdout total error (chosen)": float(chosen_scores["total_error"]),
             "parameters (calibration and full fit)": dg.MetadataValue.md(
-                frame_markdown(params[list(PARAM_COLUMNS)[1:9]].set_index(["fit", "model", "parameter"]), 4)
+                frame_markdown(params[PARAMS_SHOWN].set_index(["fit", "model", "parameter"]), 4)
             ),
             "holdout scores per purchase model": dg.MetadataValue.md(frame_markdown(models.scores, 3)),
             "holdout purchases per customer by calibration repeat purchases": dg.MetadataValue.md(

@@ -47,8 +47,9 @@ class ChurnModel:
     metrics: pd.DataFrame
     """One row per scorer (the model, then each baseline): customers, churn rate, ROC AUC, PR AUC, Brier,
     top-decile lift, calibration error."""
-    calibration: pd.DataFrame
-    """Mean predicted against observed churn in ten equal-count bins of the model's test scores."""
+    calibration: pd.DataFrame | None
+    """Mean predicted against observed churn in ten equal-count bins of the model's test scores (None for a
+    model read back from the warehouse, whose bins are in `clv.churn_calibration`)."""
 
     def beats_baseline(self) -> bool:
         """Whether the model ranked churners at least as well as every baseline on the test cutoff."""

@@ -36,7 +36,8 @@ def holdout_by_frequency(x: np.ndarray, actual: np.ndarray, predicted: dict[str,
     for name in predicted:
         table[name] = frame.groupby("group")[name].mean()
     table.index = [f"{g}+" if g == TOP_FREQUENCY_GROUP else str(g) for g in table.index]
-    total = {"customers": len(frame), "actual": frame["actual"].sum()} | {n: frame[n].sum() for n in predicted}
+    total = {"customers": len(frame), "actual": frame["actual"].sum()}
+    total |= {name: frame[name].sum(min_count=len(frame)) for name in predicted}  # NaN when a prediction is missing
     table.loc["total"] = pd.Series(total)
     return table.rename_axis("calibration_repeat_purchases")
 
