@@ -234,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "  clv.model_params, clv.holdout_validation, clv.churn_metrics, clv.customer_value (CLV, net CLV, churn risk)"
     )
+    print("  campaigns.ab_results, campaigns.recommendations, campaigns.uplift_audience (A/B results per segment)")
     print(f"Return models: {SETTINGS.return_models_dir} (production.json names the version in production)")
     print(f"Segment models: {SETTINGS.segment_models_dir}")
     print(f"Exports (CSV): {SETTINGS.exports_dir}")
