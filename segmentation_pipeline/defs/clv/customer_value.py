@@ -92,7 +92,10 @@ def customer_value(config: CustomerValueConfig, warehouse: Warehouse, artifacts:
             in_force.spend_params,
             model,
             settings,
-            ChurnSettings(band_cutoffs=tuple(config.band_cutoffs)),
+            ChurnSettings(
+                horizon_days=int(churn[0][1]) if churn else ChurnSettings.horizon_days,
+                band_cutoffs=tuple(config.band_cutoffs),
+            ),
         ).assign(as_of_day=latest)
         write_frame(con, catalog.CUSTOMER_VALUE, values)
         write_frame(con, catalog.CHURN_BANDS_BY_SEGMENT, con.sql(query("clv/churn_bands_by_segment")).df())
