@@ -3,6 +3,7 @@ attribution window, with the returns of those orders and the customer's state th
 
 from datetime import date
 
+import numpy as np
 import pytest
 
 from segmentation_pipeline.sql import catalog, query
@@ -75,4 +76,40 @@ def test_the_customer_is_described_as_of_the_day_before_the_message(exposures):
     first, second = exposures.loc[("C1", "A")], exposures.loc[("C2", "A")]
     assert first["frequency"] == 1 and first["pre_spend"] == 50.0  # O0 only: O1 is on the message's day
     assert second["frequency"] == 5  # O2, O3 and O4 by then
-    assert bool(exposures.loc[("C2", "A"), "window_closed"]) is False  # 2024-04-03 is after the data ends
+    assert bool(exposures.loc[("C2", "A"), "outcome_known"]) is False  # its window ends 2024-04-03, after the data
+    assert bool(exposures.loc[("C3", "B"), "outcome_known"])  # the file gives the outcome: no window to wait for
+
+
+def test_a_published_style_email_test_is_analysed_as_soon_as_its_outcomes_are_given():
+    """Arms named as in the classic e-mail experiment (no is_control column), outcomes in the file, every
+    message sent at once at the end of the data: each arm's figures are the file's own."""
+    from segmentation_pipeline.domain.campaigns.ab_results import analyse_campaigns
+    from segmentation_pipeline.domain.campaigns.settings import CampaignSettings
+
+    rng = np.random.default_rng(0)
+    arms = np.repeat(["Mens E-Mail", "Womens E-Mail", "No E-Mail"], 400)
+    converted = rng.random(len(arms)) < np.select([arms == "No E-Mail", arms == "Mens E-Mail"], [0.005, 0.0125], 0.009)
+    spend = np.where(converted, rng.gamma(2.0, 60.0, len(arms)), 0.0)
+    rows = [
+        ("E1", f"K{i}", "2024-03-01 09:00", arm, None, bool(c), float(s))
+        for i, (arm, c, s) in enumerate(zip(arms, converted, spend))
+    ]
+    con = connect()
+    con.executemany(
+        "INSERT INTO staging.campaign_exposures (campaign_id, customer_id, sent_ts, variant, is_control, converted, "
+        "revenue) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    frame = con.execute(
+        query("campaigns/exposures"), {"attribution_days": 14, "observed_until": "2024-03-01 09:00"}
+    ).df()
+    assert frame["outcome_known"].all()
+
+    results = analyse_campaigns(frame, CampaignSettings()).results
+    overall = results[results["cut_type"] == "all"].set_index("variant")
+    assert set(overall.index) == {"Mens E-Mail", "Womens E-Mail"}
+    for variant in overall.index:
+        assert overall.loc[variant, "treated_conversion"] == pytest.approx(converted[arms == variant].mean())
+        assert overall.loc[variant, "control_conversion"] == pytest.approx(converted[arms == "No E-Mail"].mean())
+        assert overall.loc[variant, "treated_revenue_per_customer"] == pytest.approx(spend[arms == variant].mean())
+        assert overall.loc[variant, "control_revenue_per_customer"] == pytest.approx(spend[arms == "No E-Mail"].mean())

@@ -33,7 +33,7 @@ def lifts_by_type(tmp_path_factory) -> pd.DataFrame:
     types = pd.read_parquet(folder / "ground_truth" / "customer_truth.parquet")[["customer_id", "latent_type"]]
     truth = pd.read_parquet(folder / "ground_truth" / "campaign_truth.parquet")
     rows = []
-    closed = exposures[exposures["window_closed"]].merge(types, on="customer_id")
+    closed = exposures[exposures["outcome_known"]].merge(types, on="customer_id")
     for (campaign, latent_type), group in closed.groupby(["campaign_id", "latent_type"]):
         control = group[group["is_control"]]
         for variant, offered in group[~group["is_control"]].groupby("variant"):

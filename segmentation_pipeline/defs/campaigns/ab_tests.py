@@ -79,7 +79,8 @@ class CampaignResultsConfig(dg.Config):
     ],
 )
 def campaign_results(config: CampaignResultsConfig, warehouse: Warehouse) -> dg.MaterializeResult:
-    """Every campaign whose attribution window has closed: each variant against control, overall and within
+    """Every campaign whose outcomes are known (given by the exposure file, or its attribution window has
+    closed): each variant against control, overall and within
     each segment and RFM segment of the day before the message; conversion and revenue lifts with 95%
     intervals, corrected p-values, CUPED, the minimum detectable effect, the sample-ratio test, the return
     guardrail and the recommended variant per cut (`campaigns.*`). Recomputed when a campaign's attribution
@@ -109,8 +110,8 @@ def campaign_results(config: CampaignResultsConfig, warehouse: Warehouse) -> dg.
         if why is None:
             return dg.MaterializeResult(metadata={"decision": "not recomputed: no campaign closed since the last run"})
         exposures = con.execute(query("campaigns/exposures"), params | {"observed_until": observed_until}).df()
-        closed = exposures[exposures["window_closed"]]
-        analysis = analyse_campaigns(closed, settings)
+        known = exposures[exposures["outcome_known"]]
+        analysis = analyse_campaigns(known, settings)
         con.execute("BEGIN TRANSACTION").fetchall()
         run = {"asset": "campaign_results", "data_through": observed_until, "closed_campaigns": closed_now}
         con.execute(query("campaigns/record_run"), run).fetchall()
@@ -120,15 +121,15 @@ def campaign_results(config: CampaignResultsConfig, warehouse: Warehouse) -> dg.
         write_frame(con, catalog.CAMPAIGN_RECOMMENDATIONS, analysis.recommendations)
         con.execute("COMMIT").fetchall()
         schema = table_schema(con, catalog.AB_RESULTS, RESULT_COLUMNS)
-    open_campaigns = sorted(set(exposures["campaign_id"]) - set(closed["campaign_id"]))
+    open_campaigns = sorted(set(exposures["campaign_id"]) - set(known["campaign_id"]))
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": len(analysis.results),
             "dagster/column_schema": schema,
             "why recomputed": why,
-            "campaigns analysed": int(closed["campaign_id"].nunique()),
+            "campaigns analysed": int(known["campaign_id"].nunique()),
             "campaigns still in their attribution window": ", ".join(open_campaigns) or "none",
-            "outcomes from": ", ".join(sorted(set(closed["outcome_source"]))) or "no exposures",
+            "outcomes from": ", ".join(sorted(set(known["outcome_source"]))) or "no exposures",
             "recommended variant per cut": dg.MetadataValue.md(
                 frame_markdown(analysis.recommendations.set_index(["campaign_id", "cut_type", "cut"]))
             ),

@@ -38,7 +38,7 @@ def campaign_targeting(
         ).fetchall()[0]
         if not config.refit_now and (results_at is None or (fitted_at is not None and fitted_at > results_at)):
             return dg.MaterializeResult(metadata={"decision": "not refitted: the campaign results have not changed"})
-        exposures = con.sql(f"SELECT * FROM {catalog.CAMPAIGN_EXPOSURES} WHERE window_closed").df()
+        exposures = con.sql(f"SELECT * FROM {catalog.CAMPAIGN_EXPOSURES} WHERE outcome_known").df()
         customers = con.sql(query("campaigns/customers_today")).df()
         targeting = target_campaigns(exposures, customers, settings)
         con.execute("BEGIN TRANSACTION").fetchall()

@@ -1,5 +1,6 @@
 -- Every campaign exposure with its outcome and what was known of the customer at the end of the day
--- before the message. Outcomes come from the exposure row (converted, revenue) when the file gives
+-- before the message. An outcome is known when the file gives it or the attribution window has closed
+-- by $observed_until. Outcomes come from the exposure row (converted, revenue) when the file gives
 -- them, else from the customer's orders in the $attribution_days after sent_ts; the orders placed in
 -- that window and the units later returned of them measure the return guardrail. The control group
 -- is `is_control`, or a variant named control, holdout or no e-mail when the file has no such column. The
@@ -52,7 +53,8 @@ WITH exposures AS (
 )
 SELECT
     x.campaign_id, x.customer_id, x.variant, x.is_control, x.sent_ts,
-    x.window_end <= CAST($observed_until AS TIMESTAMP) AS window_closed,
+    x.converted IS NOT NULL OR x.revenue IS NOT NULL OR x.window_end <= CAST($observed_until AS TIMESTAMP)
+        AS outcome_known,
     COALESCE(x.converted, COALESCE(o.orders, 0) > 0) AS converted,
     COALESCE(x.revenue, o.spend, 0.0) AS revenue,
     CASE WHEN x.converted IS NOT NULL OR x.revenue IS NOT NULL THEN 'exposure file' ELSE 'attribution window' END
