@@ -43,8 +43,10 @@ RESULT_COLUMNS = {
     "revenue_lift": "Revenue per exposed customer, variant minus control; Welch interval.",
     "cuped_revenue_lift": "The revenue lift after CUPED with pre-exposure spend; cuped_variance_reduction the variance removed.",
     "mde_conversion": "Smallest conversion lift the cut could detect at 80% power (two-sided 5%).",
-    "return_rate_increase": "Unit return rate of the variant's orders in the attribution window minus control's.",
-    "guardrail_breached": "Return rate increase above the margin: the variant is not recommended in this cut.",
+    "return_rate_increase": "Unit return rate of the variant's orders in the attribution window minus control's; "
+    "`_low`: the lower end of its Newcombe interval.",
+    "guardrail_breached": "Return rate increase above the margin and its interval above zero: the variant is not "
+    "recommended in this cut.",
     "status": "`tested`, `too small to test ...` or `no control group ...`.",
 }
 

@@ -71,8 +71,7 @@ def compare_arms(treated: pd.DataFrame, control: pd.DataFrame, settings: Campaig
     )
     returned = [int(arm["units_returned"].sum()) for arm in (treated, control)]
     bought = [int(arm["units_bought"].sum()) for arm in (treated, control)]
-    rates = [r / b if b > 0 else float("nan") for r, b in zip(returned, bought)]
-    increase = rates[0] - rates[1]
+    returns = rate_difference(returned[0], bought[0], returned[1], bought[1], settings.confidence)
     row |= {
         "status": TESTED,
         "treated_conversion": conversions[0] / len(treated),
@@ -96,10 +95,11 @@ def compare_arms(treated: pd.DataFrame, control: pd.DataFrame, settings: Campaig
             1 - settings.confidence,
             settings.power,
         ),
-        "treated_return_rate": rates[0],
-        "control_return_rate": rates[1],
-        "return_rate_increase": increase,
-        "guardrail_breached": bool(increase > settings.return_rate_margin),
+        "treated_return_rate": returned[0] / bought[0] if bought[0] else float("nan"),
+        "control_return_rate": returned[1] / bought[1] if bought[1] else float("nan"),
+        "return_rate_increase": returns.estimate,
+        "return_rate_increase_low": returns.low,
+        "guardrail_breached": bool(returns.estimate > settings.return_rate_margin and returns.low > 0),
     }
     return row
 

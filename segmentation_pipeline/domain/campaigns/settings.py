@@ -18,7 +18,8 @@ class CampaignSettings:
     min_arm_customers: int = 100
     """A cut with fewer customers in the variant or in control is shown as too small to test."""
     return_rate_margin: float = 0.05
-    """A variant whose orders' unit return rate exceeds control's by more than this is flagged, not recommended."""
+    """A variant whose orders' unit return rate exceeds control's by more than this, and credibly so (the lower
+    end of the interval of the increase above zero), is flagged, not recommended."""
     top_share: float = 0.10
     """Share of customers, by predicted uplift, in a campaign's audience for the next send."""
     seed: int = 7
