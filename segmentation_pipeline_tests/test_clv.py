@@ -46,9 +46,8 @@ def test_every_model_is_fitted_on_calibration_and_on_all_data_with_standard_erro
     assert set(params["calibration_end"]) == {pd.Timestamp(latest - timedelta(days=half))}
     metadata = materialisation_metadata(result, "clv_model")
     assert metadata["chosen purchase model"].value == chosen["model"].iloc[0]
-    assert "7+" in metadata["holdout purchases per customer by calibration repeat purchases"].value or (
-        "total" in metadata["holdout purchases per customer by calibration repeat purchases"].value
-    )
+    holdout = metadata["holdout purchases per customer by calibration repeat purchases"].value
+    assert "| total " in holdout and "bg_nbd" in holdout and "pareto_nbd" in holdout
 
 
 def test_the_calibration_fit_sees_only_customers_and_purchases_up_to_the_calibration_end(clv_run):

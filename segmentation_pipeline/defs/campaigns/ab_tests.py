@@ -111,19 +111,28 @@ def campaign_results(config: CampaignResultsConfig, warehouse: Warehouse) -> dg.
         )
         if why is None:
             return dg.MaterializeResult(metadata={"decision": "not recomputed: no campaign closed since the last run"})
-        exposures = con.execute(query("campaigns/exposures"), params | {"observed_until": observed_until}).df()
-        known = exposures[exposures["outcome_known"]]
-        analysis = analyse_campaigns(known, settings)
         con.execute("BEGIN TRANSACTION").fetchall()
+        con.execute(
+            f"CREATE OR REPLACE TABLE {catalog.CAMPAIGN_EXPOSURES} AS {query('campaigns/exposures')}",
+            params | {"observed_until": observed_until},
+        ).fetchall()
+        known = con.sql(f"SELECT * FROM {catalog.CAMPAIGN_EXPOSURES} WHERE outcome_known").df()
+        open_campaigns = [
+            c
+            for (c,) in con.sql(
+                f"SELECT DISTINCT campaign_id FROM {catalog.CAMPAIGN_EXPOSURES} WHERE NOT outcome_known "
+                f"AND campaign_id NOT IN (SELECT campaign_id FROM {catalog.CAMPAIGN_EXPOSURES} WHERE outcome_known) "
+                "ORDER BY 1"
+            ).fetchall()
+        ]
+        analysis = analyse_campaigns(known, settings)
         run = {"asset": "campaign_results", "data_through": observed_until, "closed_campaigns": closed_now}
         con.execute(query("campaigns/record_run"), run).fetchall()
-        write_frame(con, catalog.CAMPAIGN_EXPOSURES, exposures)
         write_frame(con, catalog.AB_RESULTS, analysis.results)
         write_frame(con, catalog.SAMPLE_RATIOS, analysis.sample_ratios)
         write_frame(con, catalog.CAMPAIGN_RECOMMENDATIONS, analysis.recommendations)
         con.execute("COMMIT").fetchall()
         schema = table_schema(con, catalog.AB_RESULTS, RESULT_COLUMNS)
-    open_campaigns = sorted(set(exposures["campaign_id"]) - set(known["campaign_id"]))
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": len(analysis.results),

@@ -10,18 +10,9 @@ import pytest
 from scipy import integrate
 
 from segmentation_pipeline.domain.clv import pareto_nbd
+from segmentation_pipeline_tests.domain.clv.mixing import CUSTOMERS, gamma_as_power
 
 TRUTH = (0.55, 10.0, 0.6, 12.0)
-CUSTOMERS = (np.array([0, 1, 4]), np.array([0.0, 3.5, 20.0]), np.array([10.0, 12.0, 30.0]))
-
-
-def gamma_as_power(shape: float, rate: float):
-    """A Gamma(shape, rate) variable as u ** (1 / shape), and the density of u on (0, inf), which unlike the Gamma
-    density has no singularity at 0: integrating over u is integrating over the Gamma distribution."""
-    return (
-        lambda u: u ** (1 / shape),
-        lambda u: math.exp(shape * math.log(rate) - rate * u ** (1 / shape) - math.lgamma(shape + 1)),
-    )
 
 
 def mixed(params, x: int, t_x: float, T: float, alive_weight=None) -> tuple[float, float]:
