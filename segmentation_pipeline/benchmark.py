@@ -2,7 +2,7 @@
 
     python -m segmentation_pipeline.benchmark [--scenario NAME] ...
 
-Scenarios (default: pipeline, pipeline_4y, online_retail, 10m, clv_1m):
+Scenarios (default: pipeline, pipeline_4y, online_retail, 10m, clv_1m, recommend_1m):
 
 - ``pipeline``: the default shop (60,000 customers, two years) read as exported files: a first
   run up to three days before the end, then the nightly refresh of each of the last three days
@@ -18,6 +18,10 @@ Scenarios (default: pipeline, pipeline_4y, online_retail, 10m, clv_1m):
 - ``clv_1m``: lifetime value for a million simulated customers (BG/NBD purchases, Gamma-Gamma
   spends, first purchases spread over two years, times in whole days, counted in weeks): fitting
   BG/NBD, Pareto/NBD and Gamma-Gamma with their standard errors, then valuing every customer.
+- ``recommend_1m``: product recommendations for a million simulated customers (2,000 products in 40
+  styles, each customer buying about a dozen, mostly from two favourite styles): item-to-item
+  weights fitted on their baskets, then every customer's 20 candidates and the reasons of their
+  top 10.
 - ``1m_segments`` (when asked): a million-customer shop, its last day's history and segments.
 - ``serving`` (when asked): the scoring API at a steady 100 requests per second, on the model and
   scoring state of the settings, then overloaded at five times the rate it sustains for
@@ -60,7 +64,7 @@ REFRESH_NIGHTS = 3
 """Nightly refreshes measured after the first run; the median is reported (one run is noisy)."""
 NOTEBOOK = PROJECT_ROOT.parent / "shared" / "bench" / "peer_notebook.py"
 ONLINE_RETAIL = PROJECT_ROOT.parent / "shared" / "data" / "online_retail.csv.gz"
-DEFAULT_SCENARIOS = ["pipeline", "pipeline_4y", "online_retail", "10m", "clv_1m"]
+DEFAULT_SCENARIOS = ["pipeline", "pipeline_4y", "online_retail", "10m", "clv_1m", "recommend_1m"]
 ALL_SCENARIOS = [*DEFAULT_SCENARIOS, "1m_segments", "serving"]
 ORDER = ["customers", "transactions", "returns", "campaign_exposures", "service_interactions"]
 
@@ -379,6 +383,72 @@ def lifetime_value(bench: Path, figures: list[Figure]) -> dict:
     return {"fit_seconds": sum(fits[name] for name in ("bg_nbd", "pareto_nbd", "gamma_gamma")), "target_seconds": 10}
 
 
+RECOMMEND_CUSTOMERS, RECOMMEND_PRODUCTS, RECOMMEND_STYLES = 1_000_000, 2_000, 40
+RECOMMEND_TARGET_SECONDS = 120
+"""Fitting and scoring a million customers' candidates must fit in this budget."""
+
+
+def simulated_baskets(path: Path) -> int:
+    """A million customers' purchases (customer, product, bought recently or not), saved to ``path`` (npz)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    style = rng.integers(RECOMMEND_STYLES, size=RECOMMEND_PRODUCTS)
+    popularity = np.exp(rng.normal(0.0, 1.2, RECOMMEND_PRODUCTS))
+    by_style = [np.flatnonzero(style == s) for s in range(RECOMMEND_STYLES)]
+    bought = 1 + rng.poisson(11, RECOMMEND_CUSTOMERS)
+    customer = np.repeat(np.arange(RECOMMEND_CUSTOMERS), bought)
+    favourite = rng.integers(RECOMMEND_STYLES, size=(RECOMMEND_CUSTOMERS, 2))[
+        customer, rng.integers(2, size=customer.size)
+    ]
+    product = rng.choice(RECOMMEND_PRODUCTS, customer.size, p=popularity / popularity.sum())
+    loyal = rng.random(customer.size) < 0.5
+    for s, members in enumerate(by_style):
+        lines = np.flatnonzero(loyal & (favourite == s))
+        weights = popularity[members] / popularity[members].sum()
+        product[lines] = rng.choice(members, lines.size, p=weights)
+    np.savez(path, customer=customer, product=product, recent=rng.random(customer.size) < 0.1)
+    return int(customer.size)
+
+
+def recommend_everyone(path: Path) -> int:
+    """Fit the item-to-item weights on the simulated baskets, then every customer's candidates and reasons."""
+    import numpy as np
+    import pandas as pd
+
+    from segmentation_pipeline.domain.recommend.candidates import (
+        Baskets,
+        because_you_bought,
+        fit_item_model,
+        score_customers,
+    )
+    from segmentation_pipeline.domain.recommend.settings import RecommendSettings
+
+    data = np.load(path)
+    purchases = pd.DataFrame(
+        {"customer_id": data["customer"], "product_id": data["product"], "recent": data["recent"]}
+    ).drop_duplicates(["customer_id", "product_id"])
+    segments = pd.DataFrame({"customer_id": np.arange(RECOMMEND_CUSTOMERS), "segment": "all"})
+    settings = RecommendSettings()
+    baskets = Baskets.of(purchases, segments)
+    model = fit_item_model(baskets, l2=200.0, mix=1.0)
+    candidates = score_customers(model, baskets, settings.candidates, settings.chunk_customers)
+    rows = np.repeat(np.arange(len(baskets.customers)), settings.top_n)
+    top = candidates.products[:, : settings.top_n].ravel()
+    because_you_bought(model, baskets, rows[top >= 0], top[top >= 0])
+    return len(baskets.customers)
+
+
+def recommendations(bench: Path, figures: list[Figure]) -> dict:
+    baskets = bench / "recommend_1m.npz"
+    rows, seconds, peak = in_process(partial(simulated_baskets, baskets))
+    record(figures, Figure("recommend_1m", "simulate baskets", round(seconds, 1), round(peak), rows))
+    rows, seconds, peak = in_process(partial(recommend_everyone, baskets))
+    note = f"{RECOMMEND_PRODUCTS:,} products; 20 candidates per customer, reasons of the top 10"
+    record(figures, Figure("recommend_1m", "fit and score every customer", round(seconds, 1), round(peak), rows, note))
+    return {"seconds": round(seconds, 1), "target_seconds": RECOMMEND_TARGET_SECONDS}
+
+
 # --------------------------------------------------------------------------- reports
 
 
@@ -433,6 +503,8 @@ def main(argv: list[str] | None = None) -> None:
             summary[scenario] = online_retail(bench, figures)
         elif scenario == "clv_1m":
             summary[scenario] = lifetime_value(bench, figures)
+        elif scenario == "recommend_1m":
+            summary[scenario] = recommendations(bench, figures)
         elif scenario == "serving":
             from segmentation_pipeline.serving.load_test import OVERLOAD_RATE, run_load_test
 

@@ -141,6 +141,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
         "returns/events",
         "clv/tables",
         "campaigns/tables",
+        "recommend/tables",
     ):
         try:
             con.execute(query(name)).fetchall()

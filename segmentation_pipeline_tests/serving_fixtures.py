@@ -15,7 +15,7 @@ import pandas as pd
 from segmentation_pipeline.domain.returns.features import CATEGORICAL_FEATURES, FEATURE_COLUMNS
 from segmentation_pipeline.domain.returns.model import ReturnModel
 from segmentation_pipeline.domain.returns.registry import ModelRegistry
-from segmentation_pipeline.serving.state import current_state, publish_state
+from segmentation_pipeline.serving.state import RECOMMENDATIONS_FOLDER, current_state, publish_state
 
 CATEGORIES = ("shoes", "dresses", "books", "home", "toys")
 SEGMENTS = ("VIP", "Regulars", "Serial Returners", "New")
@@ -144,3 +144,39 @@ def state_files(folder: Path, customers: int, products: int, seed: int) -> None:
             "observed_until": [observed_until],
         }
     ).to_parquet(folder / "shop.parquet")
+
+
+def write_recommendations(serving_dir: Path, customers: int = 5, top_n: int = 3) -> Path:
+    """Publish recommendation lists (``top_n`` products each) and next best actions for ``customers``
+    customers C00000..; returns the folder."""
+
+    def files(folder: Path) -> None:
+        ids = [f"C{i:05d}" for i in range(customers)]
+        pd.DataFrame(
+            {
+                "customer_id": np.repeat(ids, top_n),
+                "rank": np.tile(np.arange(1, top_n + 1), customers),
+                "product_id": [f"P{(i + r) % 20:04d}" for i in range(customers) for r in range(top_n)],
+                "price": 10.0,
+                "purchase_probability": np.tile(np.linspace(0.3, 0.1, top_n), customers),
+                "return_risk": 0.2,
+                "expected_kept_value": np.tile(np.linspace(2.4, 0.8, top_n), customers),
+                "source": "similar products",
+                "because_you_bought": "P0001, P0002",
+                "similarity_share": 0.8,
+                "candidate_rank": np.tile(np.arange(1, top_n + 1), customers),
+            }
+        ).sample(frac=1.0, random_state=0).to_parquet(folder / "recommendations.parquet")
+        pd.DataFrame(
+            {
+                "customer_id": ids,
+                "action": "recommend products",
+                "rule": "6. has a recommendation list",
+                "campaign_id": None,
+                "top_product": [f"P{i % 20:04d}" for i in range(customers)],
+            }
+        ).to_parquet(folder / "actions.parquet")
+
+    folder = serving_dir / RECOMMENDATIONS_FOLDER
+    publish_state(folder, files, None)
+    return current_state(folder)

@@ -140,3 +140,32 @@ def test_campaigns_are_analysed_and_their_split_checked_in_the_same_run(clv_run)
     assert analysed == exposures > 0
     assert srm.metadata["campaigns checked"].value == checked
     assert "campaign_targeting" in {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+
+
+def test_recommendations_and_next_best_actions_are_published_in_the_same_run(clv_run):
+    folder, result = clv_run
+    with open_warehouse(folder) as con:
+        lists = con.sql("FROM recommend.lists").df()
+        actions = con.sql("FROM recommend.next_best_actions").df()
+        buyers = con.sql("SELECT count(DISTINCT customer_id) FROM staging.transactions").fetchall()[0][0]
+        recent = con.sql(
+            "SELECT DISTINCT customer_id, product_id FROM staging.transactions "
+            "WHERE order_ts >= (SELECT observed_until() - INTERVAL 30 DAY)"
+        ).df()
+    assert len(lists) and lists.groupby("customer_id").size().max() <= 10
+    assert lists.merge(recent, on=["customer_id", "product_id"]).empty  # nothing bought within the exclusion window
+    served_by = materialisation_metadata(result, "recommendations")["return model"].value
+    if lists["return_risk"].isna().all():  # two months hold too few returns to promote a return model
+        assert "none in production" in served_by
+    else:
+        assert (lists["return_risk"] <= 0.5).all()
+    assert len(actions) == actions["customer_id"].nunique() == buyers
+    counts = materialisation_metadata(result, "next_best_actions")["customers per action"].value
+    assert sum(counts.values()) == buyers
+    for action, count in counts.items():
+        audience = pd.read_csv(
+            folder / "exports" / "audiences" / "next_best_action" / f"{action.replace(' ', '_')}.csv"
+        )
+        assert len(audience) == count and (audience["action"] == action).all()
+    published = pd.read_parquet(current_state(folder / "serving" / "recommendations") / "recommendations.parquet")
+    assert len(published) == len(lists)

@@ -45,7 +45,9 @@ def test_definitions_load_with_the_dg_cli():
 def test_every_asset_has_an_owner_and_an_area_tag():
     for spec in defs.resolve_all_asset_specs():
         area = spec.tags.get("area")
-        assert area in {"ingest", "segments", "returns", "clv", "campaigns"}, spec.key
+        assert area in {"ingest", "segments", "returns", "clv", "campaigns", "recommend", "marts", "reporting"}, (
+            spec.key
+        )
         assert spec.owners == [f"team:{area}"] and spec.group_name == area, spec.key
 
 

@@ -254,3 +254,70 @@ def test_labels_count_returns_inside_the_window_once_it_has_closed():
         "L5": (False, False),
         "L6": (False, False),
     }
+
+
+def candidate_facts(con: duckdb.DuckDBPyConnection, pairs: list[tuple[str, str]], before: datetime) -> pd.DataFrame:
+    frame = pd.DataFrame(pairs, columns=["customer_id", "product_id"])
+    con.register("candidate_pairs", frame.assign(pair_no=range(len(frame))))
+    frame = con.execute(query("recommend/candidate_facts"), {"before": before}).df()
+    con.unregister("candidate_pairs")
+    return frame
+
+
+HISTORY_FACTS = [c for c in FACT_COLUMNS if c.startswith(("customer_", "product_", "category_prior", "shop_"))]
+
+
+def test_a_recommended_product_is_described_as_a_real_line_ordered_at_the_same_moment(shop):
+    real = facts(shop, ORDER_DAY).set_index(["order_id", "line_no"])
+    hypothetical = candidate_facts(shop, [("A", "P1"), ("B", "P1")], datetime(2024, 1, 5, 12))
+    assert list(hypothetical.columns) == list(FACT_COLUMNS)
+    for row, line in zip(hypothetical.itertuples(), [("O3", 1), ("O4", 1)]):
+        expected = real.loc[line, HISTORY_FACTS]
+        assert pd.Series(row._asdict())[HISTORY_FACTS].tolist() == pytest.approx(expected.tolist(), nan_ok=True)
+    assert hypothetical[["quantity", "basket_lines", "same_product_lines"]].eq(1).all().all()
+    assert list(hypothetical["unit_price"]) == pytest.approx([11.0, 11.0])  # P1's mean price before: 10, 12
+
+
+def test_a_recommended_product_gets_the_facts_the_scoring_service_builds_for_a_one_line_order(shop):
+    from segmentation_pipeline.domain.returns.scoring import order_facts
+
+    run_in_transaction(shop, query("returns/scoring_state"), {})
+    observed_until = shop.sql("SELECT observed_until FROM returns.shop_state").fetchall()[0][0]
+    state = {
+        name: shop.sql(f"FROM returns.{name}_state").df()
+        for name in ("customer", "product", "category", "shop")
+    }  # fmt: skip
+    rows = {name: frame.set_index(frame.columns[0]).to_dict("index") for name, frame in state.items() if name != "shop"}
+    pairs = [("A", "P2"), ("B", "P3"), ("C", "P1")]
+    hypothetical = candidate_facts(shop, pairs, observed_until)
+    for (customer, product), (_, row) in zip(pairs, hypothetical.iterrows()):
+        price = rows["product"][product]["product_usual_price"]
+        expected = order_facts(
+            [{"product_id": product, "quantity": 1, "unit_price": price}],
+            pd.Timestamp(observed_until),
+            rows["customer"].get(customer),
+            rows["product"],
+            rows["category"],
+            state["shop"].iloc[0].to_dict(),
+            customer_id=customer,
+        ).iloc[0]
+        for column in FACT_COLUMNS:
+            if column in ("order_id", "order_ts"):
+                continue
+            if isinstance(expected[column], str):
+                assert row[column] == expected[column], column
+            else:
+                assert float(row[column]) == pytest.approx(float(expected[column]), nan_ok=True), column
+
+
+def test_the_recommenders_inputs_at_a_cutoff_hold_nothing_from_after_it(shop):
+    cutoff = datetime(2024, 1, 5, 12)
+    window = {"cutoff": cutoff, "lookback_start": datetime(2023, 1, 1), "recent_start": datetime(2024, 1, 3)}
+    purchases = shop.execute(query("recommend/purchases"), window).df().sort_values(["customer_id", "product_id"])
+    assert purchases.values.tolist() == [["A", "P1", False], ["A", "P2", False], ["B", "P1", True]]
+    prices = shop.execute(query("recommend/prices"), {"cutoff": cutoff}).df().set_index("product_id")["price"]
+    assert prices.to_dict() == pytest.approx({"P1": 11.0, "P2": 20.0})  # P3 is first sold at the cutoff
+    after = shop.execute(query("recommend/window_outcomes"), {"start": cutoff, "end": datetime(2024, 1, 7)}).df()
+    assert sorted(map(tuple, after[["customer_id", "product_id", "units"]].values.tolist())) == [
+        ("A", "P1", 3), ("A", "P3", 1), ("B", "P1", 1), ("B", "P2", 1), ("B", "P3", 1),
+    ]  # fmt: skip

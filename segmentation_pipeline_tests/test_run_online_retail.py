@@ -39,7 +39,12 @@ def test_pipeline_runs_end_to_end_on_online_retail(online_retail_file, tmp_path)
             "SELECT count(*) FROM staging.quarantine WHERE NULLIF(raw_values->>'customer_id', '') IS NULL"
         ).fetchall()[0][0]
         [(promoted, test_roc_auc)] = con.sql("SELECT promoted, test_roc_auc FROM returns.model_runs").fetchall()
+        judged = con.sql("SELECT * FROM recommend.evaluation").df().set_index("method")
     assert kept + quarantined == 541_909
     assert no_customer == 135_080
     assert (tmp_path / "data" / "reports" / "data_quality.md").exists()
     assert promoted and test_roc_auc > 0.75  # the README reports the figure measured with the default settings
+    recommender = judged.loc["recommender, by purchase probability"]
+    for baseline in ("global popularity", "segment popularity"):  # on real baskets, judged after a time split
+        assert recommender["hit_rate"] > judged.loc[baseline, "hit_rate"]
+        assert recommender["ndcg"] > judged.loc[baseline, "ndcg"]

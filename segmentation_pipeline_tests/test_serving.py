@@ -22,7 +22,7 @@ from segmentation_pipeline.domain.returns.scoring import order_facts, score_orde
 from segmentation_pipeline.serving.app import Order, OrderBatcher, create_app
 from segmentation_pipeline.serving.load_test import run_load_test, start_service
 from segmentation_pipeline.serving.state import ScoringState, current_state
-from segmentation_pipeline_tests.serving_fixtures import publish, train_model, write_state
+from segmentation_pipeline_tests.serving_fixtures import publish, train_model, write_recommendations, write_state
 
 KEY = "test-key"
 HEADERS = {"X-API-Key": KEY}
@@ -199,6 +199,24 @@ def test_customer_endpoint_known_and_unknown(client, dirs):
     assert unknown.json()["segment"] == "none"
     assert unknown.json()["prior_orders"] == 0
     assert set(unknown.json()["value"].values()) == {None}
+
+
+def test_recommendations_answer_for_known_and_unknown_customers_and_follow_each_publication(client, dirs):
+    assert client.get("/v1/customers/C00001/recommendations").status_code == 401
+    missing = client.get("/v1/customers/C00001/recommendations", headers=HEADERS)
+    assert missing.status_code == 503 and "no recommendations yet" in missing.json()["detail"]
+    write_recommendations(dirs[1], customers=5)
+    known = client.get("/v1/customers/C00001/recommendations", headers=HEADERS).json()
+    assert known["known"] is True and known["next_best_action"]["action"] == "recommend products"
+    assert [item["rank"] for item in known["recommendations"]] == [1, 2, 3]
+    assert [item["product_id"] for item in known["recommendations"]] == ["P0001", "P0002", "P0003"]
+    assert known["recommendations"][0]["because_you_bought"] == ["P0001", "P0002"]
+    assert known["recommendations"][0]["return_risk"] == 0.2
+    unknown = client.get("/v1/customers/C00007/recommendations", headers=HEADERS).json()
+    assert unknown["known"] is False and unknown["recommendations"] == [] and unknown["next_best_action"] is None
+    write_recommendations(dirs[1], customers=8)  # a new publication is read without a restart
+    again = client.get("/v1/customers/C00007/recommendations", headers=HEADERS).json()
+    assert again["known"] is True and again["recommendations_version"] != known["recommendations_version"]
 
 
 def test_model_card_is_the_production_models(client, models):

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 from segmentation_pipeline.serving.app import create_app
-from segmentation_pipeline_tests.serving_fixtures import publish, train_model, write_state
+from segmentation_pipeline_tests.serving_fixtures import publish, train_model, write_recommendations, write_state
 from segmentation_pipeline_tests.test_serving import HEADERS, KEY
 
 HOSTILE_VALUES = st.one_of(
@@ -30,6 +30,7 @@ def requests_to_the_api(tmp_path_factory):
     """Schemathesis cases for every operation of the app's schema, fitting it or breaking it."""
     root = tmp_path_factory.mktemp("fuzz")
     write_state(root / "serving")
+    write_recommendations(root / "serving")
     publish(root / "models", train_model("20260101T000000", seed=1))
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(root / "models", root / "serving", KEY))
     return st.one_of(schema.as_strategy(GenerationMode.POSITIVE), schema.as_strategy(GenerationMode.NEGATIVE))

@@ -17,6 +17,7 @@ long or invalid Unicode text. Errors never echo the input.
 from __future__ import annotations
 
 import asyncio
+import math
 import secrets
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -41,7 +42,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from segmentation_pipeline.domain.returns.model import ReturnModel
 from segmentation_pipeline.domain.returns.scoring import customer_profile, order_facts, score_orders
-from segmentation_pipeline.serving.state import ScoringState, Served, served
+from segmentation_pipeline.serving.state import ScoringState, Served, published_recommendations, served
 
 T = TypeVar("T")
 MAX_LINES = 100
@@ -165,6 +166,44 @@ class CustomerOut(BaseModel):
     prior_contacts: int
     first_seen_ts: datetime | None
     last_order_ts: datetime | None
+
+
+class RecommendationOut(BaseModel):
+    rank: int
+    product_id: str
+    price: float | None
+    purchase_probability: float | None
+    return_risk: float | None
+    expected_kept_value: float
+    source: str
+    because_you_bought: list[str]
+
+
+class ActionOut(BaseModel):
+    action: str
+    rule: str
+    campaign_id: str | None = None
+    top_product: str | None = None
+
+
+class RecommendationsOut(BaseModel):
+    customer_id: str
+    known: bool
+    recommendations_version: str | None
+    next_best_action: ActionOut | None
+    recommendations: list[RecommendationOut]
+
+
+def _present_or_none(value: Any) -> Any:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def _recommendation(row: dict[str, Any]) -> dict[str, Any]:
+    reasons = row.get("because_you_bought") or ""
+    return {
+        **{name: _present_or_none(value) for name, value in row.items() if name != "because_you_bought"},
+        "because_you_bought": [product for product in reasons.split(", ") if product],
+    }
 
 
 def _factors(pairs: list[tuple[str, float]]) -> list[dict[str, Any]]:
@@ -351,6 +390,7 @@ def create_app(
     if not api_key:
         raise ValueError("an API key is required: set SEGMENTATION_API_KEY")
     source = served(models_dir, serving_dir)
+    recommended = published_recommendations(serving_dir)
     scorer: dict[str, ThreadPoolExecutor] = {}
 
     @asynccontextmanager
@@ -425,6 +465,19 @@ def create_app(
         current_state = state(source.get())
         return customer_profile(customer_id, current_state.customers.get(customer_id), current_state.shop)
 
+    def recommendations(customer_id: str) -> dict[str, Any]:
+        version, published = recommended.get()
+        if published is None:
+            raise HTTPException(503, f"no recommendations yet in {serving_dir}: materialise next_best_actions first")
+        products, action = published.of(customer_id)
+        return {
+            "customer_id": customer_id,
+            "known": action is not None,
+            "recommendations_version": version,
+            "next_best_action": None if action is None else {k: _present_or_none(v) for k, v in action.items()},
+            "recommendations": [_recommendation(row) for row in products],
+        }
+
     def card() -> dict[str, Any]:
         current = model(source.get())
         return {
@@ -461,6 +514,15 @@ def create_app(
     async def customer_endpoint(customer_id: Annotated[str, PathParameter(max_length=MAX_TEXT)]) -> dict[str, Any]:
         """Segment, RFM, expected return rate and counts; an unknown customer answers defaults, known false."""
         return await _on_scorer(lambda: customer(customer_id))
+
+    @app.get("/v1/customers/{customer_id}/recommendations", response_model=RecommendationsOut, dependencies=keyed)
+    async def recommendations_endpoint(
+        customer_id: Annotated[str, PathParameter(max_length=MAX_TEXT)],
+    ) -> dict[str, Any]:
+        """The customer's products to recommend, best first by expected kept value, with their return risk and
+        the products they came from, and the customer's next best action; a customer who has never bought
+        answers known false and an empty list."""
+        return await _on_scorer(lambda: recommendations(customer_id))
 
     @app.get("/v1/model", dependencies=keyed)
     async def model_card() -> dict[str, Any]:

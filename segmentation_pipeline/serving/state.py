@@ -164,3 +164,47 @@ def served(models_dir: Path, serving_dir: Path) -> Reloading[Served]:
         return Served(folder.name, ScoringState.read(folder), model(published or registry.production_version()))
 
     return Reloading([serving_dir / STATE_POINTER, registry.root / POINTER], load)
+
+
+RECOMMENDATIONS_FOLDER = "recommendations"
+"""Under the serving folder: the recommendation lists and next best actions, published as one unit."""
+
+
+@dataclass(frozen=True)
+class RecommendationState:
+    """Every customer's recommendation list and next best action, sorted by customer for lookups."""
+
+    lists: pd.DataFrame
+    actions: pd.DataFrame
+
+    @classmethod
+    def read(cls, folder: Path) -> RecommendationState | None:
+        """The lists and actions in ``folder``, or None while either file is missing."""
+        paths = [folder / "recommendations.parquet", folder / "actions.parquet"]
+        if not all(path.exists() for path in paths):
+            return None
+        lists, actions = (pd.read_parquet(path) for path in paths)
+        lists = lists.astype({"customer_id": str}).sort_values(["customer_id", "rank"], ignore_index=True)
+        actions = actions.astype({"customer_id": str}).sort_values("customer_id", ignore_index=True)
+        return cls(lists, actions)
+
+    def of(self, customer_id: str) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """The customer's list, best first, and next best action (None when the customer has none)."""
+        first = self.lists["customer_id"].searchsorted(customer_id, side="left")
+        end = self.lists["customer_id"].searchsorted(customer_id, side="right")
+        found = self.actions["customer_id"].searchsorted(customer_id)
+        action = None
+        if found < len(self.actions) and self.actions["customer_id"].iat[found] == customer_id:
+            action = self.actions.iloc[found].to_dict()
+        return self.lists.iloc[first:end].to_dict("records"), action
+
+
+def published_recommendations(serving_dir: Path) -> Reloading[tuple[str | None, RecommendationState | None]]:
+    """The published recommendations and their version, loaded again whole when their pointer moves."""
+    folder = serving_dir / RECOMMENDATIONS_FOLDER
+
+    def load() -> tuple[str | None, RecommendationState | None]:
+        current = current_state(folder)
+        return (None, None) if current is None else (current.name, RecommendationState.read(current))
+
+    return Reloading([folder / STATE_POINTER], load)

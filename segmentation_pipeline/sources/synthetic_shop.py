@@ -3,7 +3,9 @@
 Every customer belongs to a hidden type (vip, bargain hunter, serial returner, ...).
 The type drives when the customer buys and stops buying, what and how much they buy,
 what they send back, how they react to campaign offers and when they call customer
-service. The hidden types and the true probabilities behind the draws are written to
+service. Every product belongs to a style (a brand or look), and each customer keeps to two
+favourite styles for a share of their purchases, so what someone bought hints at what else they
+will buy. The hidden types and the true probabilities behind the draws are written to
 ``ground_truth/`` so that segments, return propensities and campaign uplift found by
 the pipeline can be checked against what really happened.
 
@@ -36,6 +38,9 @@ class ShopSpec:
     days: int = 731
     seed: int = 42
     n_products: int = 2_000
+    n_styles: int = 40
+    style_loyalty: float = 0.5
+    """Chance that an order line is picked from the customer's two favourite styles only."""
     block_size: int = 20_000
     campaign_every_days: int = 61
     campaign_reach: float = 0.4
@@ -369,11 +374,12 @@ class Clock:
 
 @dataclass(frozen=True)
 class Catalogue:
-    """Products with a category, a list price and each type's chance of picking them."""
+    """Products with a category, a style, a list price and each type's chance of picking them."""
 
     category: np.ndarray
     price: np.ndarray
     choice: np.ndarray  # (type, product) probabilities
+    style: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -388,7 +394,7 @@ class Campaign:
 
 
 def _catalogue(spec: ShopSpec) -> Catalogue:
-    """Products with lognormal list prices per category and uneven popularity."""
+    """Products with lognormal list prices per category, uneven popularity and a random style."""
     rng = _rng(spec, 0)
     category = rng.choice(len(CATEGORIES), spec.n_products, p=CATEGORY_CATALOGUE_SHARE)
     relative = np.exp(rng.normal(0.0, CATEGORY_PRICE_SPREAD[category]))
@@ -400,7 +406,32 @@ def _catalogue(spec: ShopSpec) -> Catalogue:
         weight = weight / np.bincount(category, weight, len(CATEGORIES))[category]
         weight = weight * np.array(kind.category_weights)[category]
         choice.append(weight / weight.sum())
-    return Catalogue(category, price, np.array(choice))
+    style = _rng(spec, 3).integers(spec.n_styles, size=spec.n_products)
+    return Catalogue(category, price, np.array(choice), style)
+
+
+def _favourite_styles(rng: np.random.Generator, n_styles: int, n: int) -> np.ndarray:
+    """Two different styles per customer, at random and whatever the customer's type: shape (n, 2)."""
+    first = rng.integers(n_styles, size=n)
+    return np.column_stack([first, (first + 1 + rng.integers(n_styles - 1, size=n)) % n_styles])
+
+
+def _in_styles(
+    cat: Catalogue, k: int, n_styles: int, styles: np.ndarray, u: np.ndarray, otherwise: np.ndarray
+) -> np.ndarray:
+    """Products picked at uniforms u by type k from each line's two styles, the type's choice
+    probabilities of those styles' products renormalised; a line whose styles hold nothing the
+    type buys keeps its product from otherwise."""
+    by_style = np.argsort(cat.style, kind="stable")
+    cumulative = np.concatenate([[0.0], np.cumsum(cat.choice[k, by_style])])
+    bounds = np.searchsorted(cat.style[by_style], np.arange(n_styles + 1))
+    mass = np.diff(cumulative[bounds])[styles]
+    x = u * mass.sum(axis=1)
+    second = (x >= mass[:, 0]) & (mass[:, 1] > 0)
+    style = np.where(second, styles[:, 1], styles[:, 0])
+    target = cumulative[bounds[style]] + np.where(second, x - mass[:, 0], x)
+    at = np.clip(np.searchsorted(cumulative, target, side="right") - 1, bounds[style], bounds[style + 1] - 1)
+    return np.where(mass.sum(axis=1) > 0, by_style[at], otherwise)
 
 
 def _campaign_schedule(spec: ShopSpec) -> list[Campaign]:
@@ -533,20 +564,33 @@ def _orders(rng: np.random.Generator, cust: dict, organic: dict, caused: dict, f
 
 
 def _transactions(
-    rng: np.random.Generator, spec: ShopSpec, clock: Clock, cat: Catalogue, cust: dict, orders: dict
+    rng: np.random.Generator,
+    taste: np.random.Generator,
+    spec: ShopSpec,
+    clock: Clock,
+    cat: Catalogue,
+    cust: dict,
+    orders: dict,
 ) -> dict:
     """Order lines: basket size, products, units and discounts by customer type, plus each
     line's true return probability from a logistic model of customer, category, price, discount
-    and whether the basket holds several sizes or copies of the same sized item."""
+    and whether the basket holds several sizes or copies of the same sized item.
+
+    With chance style_loyalty a line's product comes from the customer's two favourite styles
+    only. Those styles and picks come from taste, a random stream of their own."""
     types = spec.customer_types
     kind_of_order = cust["_kind"][orders["owner"]]
     n_lines = 1 + rng.poisson(_per_type(types, "lines_per_order")[kind_of_order] - 1)
     order = np.repeat(np.arange(n_lines.size), n_lines + (orders["offer"] == VARIANTS.index("bundle")))
     kind = kind_of_order[order]
+    favourite = _favourite_styles(taste, spec.n_styles, cust["_kind"].size)
     product = np.empty(order.size, dtype=np.int64)
     for k in range(len(types)):
         mine = np.flatnonzero(kind == k)
         product[mine] = rng.choice(cat.price.size, mine.size, p=cat.choice[k])
+        loyal = mine[taste.random(mine.size) < spec.style_loyalty]
+        styles = favourite[orders["owner"][order[loyal]]]
+        product[loyal] = _in_styles(cat, k, spec.n_styles, styles, taste.random(loyal.size), product[loyal])
     quantity = 1 + rng.poisson(_per_type(types, "extra_units")[kind])
     second_size = SIZED[cat.category[product]] & (rng.random(order.size) < _per_type(types, "size_bracketing")[kind])
     line = np.repeat(np.arange(order.size), 1 + second_size)
@@ -685,7 +729,7 @@ def _simulate_block(
     organic = _organic_orders(rng, clock, cust)
     exposures, caused = _campaign_exposures(rng, spec, clock, cust, organic, campaigns)
     orders = _orders(rng, cust, organic, caused, next_no["order"])
-    lines = _transactions(rng, spec, clock, cat, cust, orders)
+    lines = _transactions(rng, _rng(spec, 4, block), spec, clock, cat, cust, orders)
     _attribute_conversions(exposures, orders, lines)
     returns = _returns(rng, clock, lines, next_no["return"])
     contacts = _service_interactions(rng, clock, cust, orders, lines, returns, next_no["interaction"])

@@ -58,6 +58,23 @@ QINI_CURVES = "campaigns.qini_curves"
 UPLIFT_AUDIENCE = "campaigns.uplift_audience"
 CAMPAIGN_RUNS = "campaigns.runs"
 
+# recommend
+RECOMMENDATIONS = "recommend.lists"
+RECOMMEND_EVALUATION = "recommend.evaluation"
+RECOMMEND_SELECTION = "recommend.selection"
+RECOMMEND_MODEL = "recommend.model_in_force"
+RECOMMEND_RUNS = "recommend.runs"
+NEXT_BEST_ACTIONS = "recommend.next_best_actions"
+ACTION_COUNTS = "recommend.action_counts"
+
+# marts: stable names and columns for BI tools
+DAILY_KPIS = "marts.daily_kpis"
+KPI_ANOMALIES = "marts.kpi_anomalies"
+MART_CUSTOMERS = "marts.customers"
+MART_SEGMENTS = "marts.segments"
+MART_PRODUCTS = "marts.products"
+MART_CAMPAIGNS = "marts.campaign_results"
+
 
 def raw(table: str) -> str:
     return f"raw.{table}"

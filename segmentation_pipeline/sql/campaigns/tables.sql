@@ -6,3 +6,6 @@ CREATE TABLE IF NOT EXISTS campaigns.sample_ratios (
 CREATE TABLE IF NOT EXISTS campaigns.runs (
     asset VARCHAR, ran_at TIMESTAMP, data_through TIMESTAMP, closed_campaigns VARCHAR
 );
+CREATE TABLE IF NOT EXISTS campaigns.uplift_audience (
+    rank BIGINT, customer_id VARCHAR, uplift DOUBLE, campaign_id VARCHAR, variant VARCHAR
+);

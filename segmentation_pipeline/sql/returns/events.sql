@@ -52,3 +52,59 @@ CREATE OR REPLACE TEMP MACRO observed_until() AS (
         UNION ALL SELECT max(_partition_date) FROM staging.service_interactions
     )
 );
+
+-- customer_counts(before), product_counts(before), category_counts(before), shop_counts(before):
+-- what each customer, product, category and the whole shop had bought, returned and asked
+-- strictly before `before`, as the return model's facts name them. A customer without events
+-- but with a customer row has zero counts.
+CREATE OR REPLACE TEMP MACRO customer_counts(before) AS TABLE
+WITH activity AS (
+    SELECT customer_id, COUNT(DISTINCT order_id) AS orders, SUM(lines) AS lines, SUM(bought_units) AS bought_units,
+           SUM(returns) AS returns, SUM(returned_units) AS returned_units, SUM(contacts) AS contacts,
+           MIN(ts) FILTER (WHERE order_id IS NOT NULL) AS first_order_ts,
+           MAX(ts) FILTER (WHERE order_id IS NOT NULL) AS last_order_ts
+    FROM return_events(before) GROUP BY customer_id
+)
+SELECT
+    customer_id,
+    CAST(COALESCE(a.orders, 0) AS BIGINT) AS customer_prior_orders,
+    CAST(COALESCE(a.bought_units, 0) AS BIGINT) AS customer_prior_units,
+    CAST(COALESCE(a.returned_units, 0) AS BIGINT) AS customer_prior_returned_units,
+    CAST(COALESCE(a.lines, 0) AS BIGINT) AS customer_prior_lines,
+    CAST(COALESCE(a.returns, 0) AS BIGINT) AS customer_prior_returns,
+    LEAST(c.signup_ts, a.first_order_ts) AS first_seen_ts,
+    a.last_order_ts,
+    CAST(COALESCE(a.contacts, 0) AS BIGINT) AS customer_prior_contacts
+FROM activity AS a
+FULL JOIN staging.customers AS c USING (customer_id);
+
+CREATE OR REPLACE TEMP MACRO product_counts(before) AS TABLE
+SELECT
+    e.product_id,
+    COALESCE(p.category, 'unknown') AS category,
+    CAST(SUM(e.bought_units) AS BIGINT) AS product_prior_units,
+    CAST(SUM(e.returned_units) AS BIGINT) AS product_prior_returned_units,
+    CAST(SUM(e.lines) AS BIGINT) AS product_prior_lines,
+    CAST(SUM(e.returns) AS BIGINT) AS product_prior_returns,
+    CAST(SUM(CAST(e.unit_price AS DECIMAL(18, 6))) AS DOUBLE) / COUNT(e.unit_price) AS product_usual_price
+FROM return_events(before) AS e
+LEFT JOIN product_categories(before) AS p USING (product_id)
+WHERE e.product_id IS NOT NULL
+GROUP BY ALL;
+
+CREATE OR REPLACE TEMP MACRO category_counts(before) AS TABLE
+SELECT
+    category,
+    CAST(SUM(bought_units) AS BIGINT) AS category_prior_units,
+    CAST(SUM(returned_units) AS BIGINT) AS category_prior_returned_units
+FROM return_events(before)
+WHERE category IS NOT NULL
+GROUP BY category;
+
+CREATE OR REPLACE TEMP MACRO shop_counts(before) AS TABLE
+SELECT
+    CAST(COALESCE(SUM(bought_units), 0) AS BIGINT) AS shop_prior_units,
+    CAST(COALESCE(SUM(returned_units), 0) AS BIGINT) AS shop_prior_returned_units,
+    CAST(COALESCE(SUM(lines), 0) AS BIGINT) AS shop_prior_lines,
+    CAST(COALESCE(SUM(returns), 0) AS BIGINT) AS shop_prior_returns
+FROM return_events(before);

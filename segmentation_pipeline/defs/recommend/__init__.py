@@ -1,0 +1,1 @@
+"""Product recommendations and the next best action per customer."""

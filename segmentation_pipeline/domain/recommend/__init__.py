@@ -1,0 +1,1 @@
+"""Return-aware product recommendations and the next best action per customer."""
