@@ -1,0 +1,1 @@
+"""Monitoring: daily shop KPIs watched for days out of line."""
