@@ -151,8 +151,12 @@ def own_error(error: Any) -> str:
 
 
 def flagged_lines(flagged: list[dict], limit: int = 10) -> list[str]:
-    """The days a warning check flagged, with value and band, for the console: the first `limit`, then a count."""
-    lines = [f"{f['day']}: {f['value']:g}, outside {f['lower']:g} – {f['upper']:g}" for f in flagged[:limit]]
+    """The days (and metrics, where a check judges several) a warning check flagged, with value and band, for the
+    console: the first `limit`, then a count."""
+    lines = [
+        f"{f['day']}{' ' + f['metric'] if 'metric' in f else ''}: {f['value']:g}, outside {f['lower']:g} – {f['upper']:g}"
+        for f in flagged[:limit]
+    ]
     return lines + ([f"and {len(flagged) - limit} more"] if len(flagged) > limit else [])
 
 
@@ -213,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     import dagster as dg
 
     from segmentation_pipeline.defs.partitions import month_key, monthly_partitions
+    from segmentation_pipeline.defs.reporting.dashboard import PAGE
 
     logging.captureWarnings(True)
     logging.getLogger("py.warnings").addHandler(logging.FileHandler(log_path.with_suffix(".warnings.log"), delay=True))
@@ -240,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Exports (CSV): {SETTINGS.exports_dir}")
     print(f"Serving files for the return scoring service: {SETTINGS.serving_dir}")
     print(f"Reports: {SETTINGS.reports_dir} (data_quality.md: rows kept and quarantined, by reason)")
+    print(f"Dashboard: {SETTINGS.reports_dir / PAGE} (open it in a browser; it works offline)")
     print(f"Dagster runs and check results: {dagster_home()} (browse with `make dev`)")
     for name in progress.warned_checks:
         print(f"warning check failed: {name}")

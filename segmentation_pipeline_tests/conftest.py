@@ -20,7 +20,7 @@ os.environ.update(
         "DAGSTER_HOME": str(TEST_DATA_DIR / "dagster_home"),
         "SEGMENTATION_SOURCE": "synthetic",
         "SEGMENTATION_DATA_DIR": str(TEST_DATA_DIR),
-        "SEGMENTATION_SYNTHETIC_CUSTOMERS": "400",
+        "SEGMENTATION_SYNTHETIC_CUSTOMERS": "800",
         "SEGMENTATION_START_DATE": "2024-01-01",
         "SEGMENTATION_END_DATE": "2024-03-01",
         "GX_ANALYTICS_ENABLED": "false",
@@ -43,3 +43,13 @@ def online_retail_file() -> Path:
     if not REAL_ONLINE_RETAIL.exists():
         pytest.skip(f"real data not present: {REAL_ONLINE_RETAIL}")
     return REAL_ONLINE_RETAIL
+
+
+@pytest.fixture(scope="session")
+def shop_run(tmp_path_factory):
+    """The whole pipeline, every asset and check, over the test shop's two months: one run, shared by the
+    tests that only read what it wrote (a test that changes anything works on a copy)."""
+    from segmentation_pipeline_tests.pipeline_runs import SHORT_CHURN, run
+
+    folder = tmp_path_factory.mktemp("shop")
+    return folder, run(folder, run_config=SHORT_CHURN)

@@ -18,8 +18,11 @@ from segmentation_pipeline.settings import SETTINGS
 from segmentation_pipeline.warehouse import connect
 
 EVERYTHING = [*defs.assets, *defs.asset_checks]
-TINY_SHOP_SEGMENTS = {"min_customers": 13, "min_segment_customers": 3}
-"""The test shop has a few dozen customers in its first months: segment models are allowed on them."""
+SHORT_CHURN = {"ops": {"churn_model": {"config": {"horizon_days": 14}}}}
+"""The test shop spans two months: churn means two weeks without a purchase."""
+TINY_SHOP_SEGMENTS = {"min_customers": 26, "min_segment_customers": 3}
+"""The test shop has a few dozen customers in its first days: segment models are allowed on them from its
+second day on."""
 
 
 def resources_in(folder: Path, **overrides: dg.ConfigurableResource) -> dict:

@@ -3,27 +3,23 @@
 from datetime import timedelta
 from pathlib import Path
 
-import dagster as dg
 import numpy as np
 import pandas as pd
 import pytest
 
 from segmentation_pipeline.domain.clv.fitting import fit_purchases, fit_spend
 from segmentation_pipeline.serving.state import current_state
-from segmentation_pipeline_tests.pipeline_runs import materialisation_metadata, open_warehouse, run, shop_through
-
-SHORT_CHURN = {"ops": {"churn_model": {"config": {"horizon_days": 14}}}}
-"""The test shop spans two months: churn means two weeks without a purchase."""
-
-
-@pytest.fixture(scope="module")
-def clv_run(tmp_path_factory) -> tuple[Path, dg.ExecuteInProcessResult]:
-    folder = tmp_path_factory.mktemp("clv")
-    return folder, run(folder, run_config=SHORT_CHURN)
+from segmentation_pipeline_tests.pipeline_runs import (
+    SHORT_CHURN,
+    materialisation_metadata,
+    open_warehouse,
+    run,
+    shop_through,
+)
 
 
-def test_every_model_is_fitted_on_calibration_and_on_all_data_with_standard_errors(clv_run):
-    folder, result = clv_run
+def test_every_model_is_fitted_on_calibration_and_on_all_data_with_standard_errors(shop_run):
+    folder, result = shop_run
     assert result.success
     with open_warehouse(folder) as con:
         params = con.sql("SELECT * FROM clv.model_params").df()
@@ -50,8 +46,8 @@ def test_every_model_is_fitted_on_calibration_and_on_all_data_with_standard_erro
     assert "| total " in holdout and "bg_nbd" in holdout and "pareto_nbd" in holdout
 
 
-def test_the_calibration_fit_sees_only_customers_and_purchases_up_to_the_calibration_end(clv_run):
-    folder, _ = clv_run
+def test_the_calibration_fit_sees_only_customers_and_purchases_up_to_the_calibration_end(shop_run):
+    folder, _ = shop_run
     with open_warehouse(folder) as con:
         params = con.sql("SELECT * FROM clv.model_params WHERE fit = 'calibration'").df()
         end = params["calibration_end"].iloc[0]
@@ -83,8 +79,8 @@ def test_the_calibration_fit_sees_only_customers_and_purchases_up_to_the_calibra
     assert [spent[p] for p in gamma_gamma.params] == pytest.approx(list(gamma_gamma.params.values()), rel=1e-3)
 
 
-def test_every_customer_is_valued_and_the_churn_model_is_split_by_time(clv_run):
-    folder, result = clv_run
+def test_every_customer_is_valued_and_the_churn_model_is_split_by_time(shop_run):
+    folder, result = shop_run
     with open_warehouse(folder) as con:
         values = con.sql("SELECT * FROM clv.customer_value").df()
         customers = con.sql("SELECT count(*) FROM snapshot_on(covered_until('customer_history'))").fetchall()[0][0]
@@ -103,8 +99,8 @@ def test_every_customer_is_valued_and_the_churn_model_is_split_by_time(clv_run):
     assert materialisation_metadata(result, "churn_model")["test customers"].value > 0
 
 
-def test_the_scoring_state_serves_each_customers_value(clv_run):
-    folder, _ = clv_run
+def test_the_scoring_state_serves_each_customers_value(shop_run):
+    folder, _ = shop_run
     state = pd.read_parquet(current_state(folder / "serving") / "customers.parquet")
     with open_warehouse(folder) as con:
         values = con.sql("SELECT customer_id, clv, net_clv, churn_band FROM clv.customer_value").df()
@@ -130,8 +126,8 @@ def test_a_folder_with_transactions_only_gets_lifetime_value(tmp_path):
     assert valued > 0 and sources == [("history",)]
 
 
-def test_campaigns_are_analysed_and_their_split_checked_in_the_same_run(clv_run):
-    folder, result = clv_run
+def test_campaigns_are_analysed_and_their_split_checked_in_the_same_run(shop_run):
+    folder, result = shop_run
     (srm,) = [e for e in result.get_asset_check_evaluations() if e.check_name == "sample_ratio_as_planned"]
     with open_warehouse(folder) as con:
         exposures = con.sql("SELECT count(*) FROM staging.campaign_exposures").fetchall()[0][0]
@@ -142,8 +138,8 @@ def test_campaigns_are_analysed_and_their_split_checked_in_the_same_run(clv_run)
     assert "campaign_targeting" in {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
 
 
-def test_recommendations_and_next_best_actions_are_published_in_the_same_run(clv_run):
-    folder, result = clv_run
+def test_recommendations_and_next_best_actions_are_published_in_the_same_run(shop_run):
+    folder, result = shop_run
     with open_warehouse(folder) as con:
         lists = con.sql("FROM recommend.lists").df()
         actions = con.sql("FROM recommend.next_best_actions").df()
@@ -169,3 +165,26 @@ def test_recommendations_and_next_best_actions_are_published_in_the_same_run(clv
         assert len(audience) == count and (audience["action"] == action).all()
     published = pd.read_parquet(current_state(folder / "serving" / "recommendations") / "recommendations.parquet")
     assert len(published) == len(lists)
+
+
+WITHOUT_TABLE = {
+    "data_quality_report": "writes a markdown report, no table",
+    "dashboard": "writes an HTML page, no table",
+}
+"""Assets whose output is a file, not a table: they have no column schema."""
+
+
+def test_every_asset_shows_its_table_with_a_description_of_every_column(shop_run):
+    _, result = shop_run
+    undescribed = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        schema = materialization.metadata.get("dagster/column_schema")
+        name = materialization.asset_key.to_user_string()
+        if name in WITHOUT_TABLE:
+            continue
+        if schema is None:
+            undescribed[name] = "no column schema"
+        elif missing := [c.name for c in schema.value.columns if not c.description]:
+            undescribed[name] = missing
+    assert undescribed == {}

@@ -76,8 +76,8 @@ def state_of(folder: Path) -> dict[str, object]:
             rows = COVERAGE if table == "meta.refreshes" else f"SELECT * FROM {table}"
             state[table] = normalised(con.sql(rows).df(), folder)
     published = current_state(folder / "serving")
-    for path in sorted((folder / "exports").iterdir()):
-        state[f"exports/{path.name}"] = normalised(pd.read_csv(path), folder)
+    for path in sorted((folder / "exports").rglob("*.csv")):
+        state[f"exports/{path.relative_to(folder / 'exports')}"] = normalised(pd.read_csv(path), folder)
     for path in sorted(published.glob("*.parquet")):
         state[f"serving/{path.name}"] = normalised(pd.read_parquet(path), folder)
     model_json = (published / "model.json").read_text()

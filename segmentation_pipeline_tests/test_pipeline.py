@@ -1,4 +1,4 @@
-"""The pipeline materialised with Dagster on a small generated shop (400 customers, Jan-Feb 2024)."""
+"""The pipeline materialised with Dagster on a small generated shop (800 customers, Jan-Feb 2024)."""
 
 import functools
 import json
@@ -60,14 +60,8 @@ def blocking_failures(result: dg.ExecuteInProcessResult) -> list[str]:
     ]
 
 
-@pytest.fixture(scope="module")
-def full_run(tmp_path_factory) -> tuple[Path, dg.ExecuteInProcessResult]:
-    folder = tmp_path_factory.mktemp("full")
-    return folder, run(folder)
-
-
-def test_full_window_materialises_with_every_blocking_check_passing(full_run):
-    folder, result = full_run
+def test_full_window_materialises_with_every_blocking_check_passing(shop_run):
+    folder, result = shop_run
     assert result.success
     assert blocking_failures(result) == []
     materialised = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
@@ -78,8 +72,8 @@ def test_full_window_materialises_with_every_blocking_check_passing(full_run):
     assert 0 < staged["transactions"] <= raw
 
 
-def test_data_quality_report_accounts_for_every_raw_row(full_run):
-    folder, _ = full_run
+def test_data_quality_report_accounts_for_every_raw_row(shop_run):
+    folder, _ = shop_run
     report = (folder / "reports" / "data_quality.md").read_text()
     with open_warehouse(folder) as con:
         staged = con.sql("SELECT count(*) FROM staging.transactions").fetchall()[0][0]
@@ -95,8 +89,8 @@ def test_data_quality_report_accounts_for_every_raw_row(full_run):
     assert report.count("| yes |") == len(TABLES)
 
 
-def test_a_young_small_shop_raises_no_volume_warning(full_run):
-    _, result = full_run
+def test_a_young_small_shop_raises_no_volume_warning(shop_run):
+    _, result = shop_run
     evaluations = [e for e in result.get_asset_check_evaluations() if e.check_name == "daily_volume_in_trailing_range"]
     assert len(evaluations) == 2
     for evaluation in evaluations:  # about ten orders a day: below the level the check judges
@@ -115,8 +109,8 @@ def test_console_lists_ten_flagged_days_then_how_many_more():
     assert flagged_lines(flagged[:3]) == lines[:3]
 
 
-def test_return_facts_describe_every_staged_line_and_the_scoring_state_is_served(full_run):
-    folder, result = full_run
+def test_return_facts_describe_every_staged_line_and_the_scoring_state_is_served(shop_run):
+    folder, result = shop_run
     with open_warehouse(folder) as con:
         unmatched = con.sql(
             "SELECT count(*) FROM staging.transactions t FULL JOIN returns.line_facts f USING (order_id, line_no) "
@@ -138,8 +132,8 @@ def test_return_facts_describe_every_staged_line_and_the_scoring_state_is_served
     assert [c.name for c in schema.columns] == [*FACT_COLUMNS, "as_of_day"]
 
 
-def test_scoring_state_gives_the_facts_of_a_line_placed_after_all_data(full_run, tmp_path):
-    folder, _ = full_run
+def test_scoring_state_gives_the_facts_of_a_line_placed_after_all_data(shop_run, tmp_path):
+    folder, _ = shop_run
     copy = copy_of(folder, tmp_path / "copy")
     with open_warehouse(copy) as con:
         facts, expected = facts_and_state_of_new_lines(con)
@@ -147,8 +141,8 @@ def test_scoring_state_gives_the_facts_of_a_line_placed_after_all_data(full_run,
     pd.testing.assert_frame_equal(facts, expected, check_dtype=False)
 
 
-def test_rerunning_a_partition_replaces_its_rows(full_run, tmp_path):
-    folder, _ = full_run
+def test_rerunning_a_partition_replaces_its_rows(shop_run, tmp_path):
+    folder, _ = shop_run
     copy = copy_of(folder, tmp_path / "copy")
     before = warehouse_snapshot(copy)
     unchanged = run(copy, first_day="2024-01-15", last_day="2024-01-15")
@@ -262,9 +256,9 @@ TAMPERING = {
 
 
 @pytest.mark.parametrize("case", list(TAMPERING))
-def test_check_passes_on_clean_data_and_fails_on_broken_data(full_run, tmp_path, monkeypatch, case):
+def test_check_passes_on_clean_data_and_fails_on_broken_data(shop_run, tmp_path, monkeypatch, case):
     asset, check, tampering, last_day = TAMPERING[case]
-    folder, _ = full_run
+    folder, _ = shop_run
     # the test shop sells about ten orders a day, too few for the volume checks to judge: lower their floor
     monkeypatch.setattr(checks, "daily_anomalies", functools.partial(volume.daily_anomalies, min_level=1))
     copy = copy_of(folder, tmp_path / "copy")
@@ -285,10 +279,10 @@ def test_check_passes_on_clean_data_and_fails_on_broken_data(full_run, tmp_path,
     assert evaluation.severity == expected
 
 
-def test_every_snapshot_customer_gets_rfm_scores_and_a_named_segment(full_run):
+def test_every_snapshot_customer_gets_rfm_scores_and_a_named_segment(shop_run):
     from segmentation_pipeline.domain.segments.rfm import RFM_SEGMENTS
 
-    folder, _ = full_run
+    folder, _ = shop_run
     with open_warehouse(folder) as con:
         per_day = con.sql(
             "SELECT d.day, (SELECT count(*) FROM snapshot_on(d.day)), (SELECT count(*) FROM rfm_on(d.day)) "
@@ -305,8 +299,8 @@ def test_every_snapshot_customer_gets_rfm_scores_and_a_named_segment(full_run):
     assert names <= {rule.name for rule in RFM_SEGMENTS} and len(names) >= 6
 
 
-def test_every_customer_is_segmented_by_a_versioned_model(full_run):
-    folder, result = full_run
+def test_every_customer_is_segmented_by_a_versioned_model(shop_run):
+    folder, result = shop_run
     with open_warehouse(folder) as con:
         models = con.sql("SELECT version, fitted_on, k, path FROM segments.segment_models ORDER BY 1").fetchall()
         unassigned = con.sql(
@@ -336,8 +330,8 @@ def test_every_customer_is_segmented_by_a_versioned_model(full_run):
     assert "kmeans" in comparison and "gmm" in comparison
 
 
-def test_profiles_transitions_and_cohorts_describe_the_latest_segments(full_run):
-    folder, _ = full_run
+def test_profiles_transitions_and_cohorts_describe_the_latest_segments(shop_run):
+    folder, _ = shop_run
     with open_warehouse(folder) as con:
         shares, actions = con.sql(
             "SELECT sum(share_customers), count(recommended_action) FROM segments.segment_profiles"
@@ -357,8 +351,8 @@ def test_profiles_transitions_and_cohorts_describe_the_latest_segments(full_run)
     assert first_month == (1.0, 1.0)  # every customer buys in their acquisition month
 
 
-def test_return_model_is_versioned_promoted_through_the_gate_and_scores_recent_lines(full_run):
-    folder, result = full_run
+def test_return_model_is_versioned_promoted_through_the_gate_and_scores_recent_lines(shop_run):
+    folder, result = shop_run
     registry = ModelRegistry(folder / "models" / "returns")
     with open_warehouse(folder) as con:
         runs = con.sql("SELECT version, promoted, production_version FROM returns.model_runs").fetchall()
@@ -385,8 +379,8 @@ def test_return_model_is_versioned_promoted_through_the_gate_and_scores_recent_l
     assert check.passed
 
 
-def test_a_model_falling_behind_production_stays_out_and_the_check_says_why(full_run, tmp_path):
-    folder, _ = full_run
+def test_a_model_falling_behind_production_stays_out_and_the_check_says_why(shop_run, tmp_path):
+    folder, _ = shop_run
     copy = copy_of(folder, tmp_path / "copy")
     registry = ModelRegistry(copy / "models" / "returns")
     in_production = registry.production_version()
@@ -407,8 +401,8 @@ def test_a_model_falling_behind_production_stays_out_and_the_check_says_why(full
     assert "falls behind production" in check.metadata["reason"].text
 
 
-def test_a_production_model_of_another_return_window_is_neither_compared_nor_used(full_run, tmp_path):
-    folder, _ = full_run
+def test_a_production_model_of_another_return_window_is_neither_compared_nor_used(shop_run, tmp_path):
+    folder, _ = shop_run
     copy = copy_of(folder, tmp_path / "copy")
     registry = ModelRegistry(copy / "models" / "returns")
     in_production = registry.production_version()
@@ -427,10 +421,10 @@ def test_a_production_model_of_another_return_window_is_neither_compared_nor_use
     assert scores == f"production {new} predicts returns within 14 days, not 30; nothing scored"
 
 
-def test_too_few_labelled_lines_train_no_model_and_the_check_says_so(full_run, tmp_path):
+def test_too_few_labelled_lines_train_no_model_and_the_check_says_so(shop_run, tmp_path):
     from segmentation_pipeline.domain.returns.gate import MINIMUM_TRAINING_LINES
 
-    folder, _ = full_run
+    folder, _ = shop_run
     copy = tmp_path / "copy"
     copy.mkdir()
     warehouse(copy).write_bytes(warehouse(folder).read_bytes())
@@ -446,8 +440,8 @@ def test_too_few_labelled_lines_train_no_model_and_the_check_says_so(full_run, t
     assert not (copy / "models" / "returns").exists()  # nothing saved, nothing promoted
 
 
-def test_latest_segments_are_compared_with_the_latent_types_of_the_generated_shop(full_run):
-    folder, result = full_run
+def test_latest_segments_are_compared_with_the_latent_types_of_the_generated_shop(shop_run):
+    folder, result = shop_run
     metadata = materialisation_metadata(result, "segments_vs_latent_types")
     with open_warehouse(folder) as con:
         confusion = con.sql("SELECT * FROM segments.latent_type_confusion").df().set_index("label")
@@ -477,8 +471,8 @@ def test_a_second_run_fails_at_once_naming_the_run_that_holds_the_warehouse(tmp_
     assert run(folder, selection=one_asset).success  # once released, the next run goes ahead
 
 
-def test_days_before_the_first_segment_model_have_rfm_segments_only_and_say_so(full_run):
-    folder, result = full_run
+def test_days_before_the_first_segment_model_have_rfm_segments_only_and_say_so(shop_run):
+    folder, result = shop_run
     metadata = materialisation_metadata(result, "customer_segments")
     with open_warehouse(folder) as con:
         [(first_model,)] = con.sql("SELECT min(fitted_on) FROM segments.segment_models").fetchall()
@@ -489,11 +483,14 @@ def test_days_before_the_first_segment_model_have_rfm_segments_only_and_say_so(f
     assert 0 < customers < TINY_SHOP_SEGMENTS["min_customers"]
     assert segmented == [(0,)] and rfm == [(customers,)]
     assert metadata["days without a segment model"].value == (first_model - date(2024, 1, 1)).days
-    assert "fewer than 13 customers" in metadata["why some days have no segments"].value
+    assert (
+        f"fewer than {TINY_SHOP_SEGMENTS['min_customers']} customers"
+        in metadata["why some days have no segments"].value
+    )
 
 
-def test_a_files_source_with_customer_labels_gets_the_same_comparison(full_run, tmp_path):
-    folder, result = full_run
+def test_a_files_source_with_customer_labels_gets_the_same_comparison(shop_run, tmp_path):
+    folder, result = shop_run
     copy = copy_of(folder, tmp_path / "copy")
     files = shop_through(tmp_path / "files", "2024-02-29")  # with customer_labels.parquet beside the tables
     labelled = run(copy, selection=dg.AssetSelection.assets("segments_vs_latent_types"), source=files)
@@ -504,8 +501,8 @@ def test_a_files_source_with_customer_labels_gets_the_same_comparison(full_run, 
         assert from_files[name] == from_generator[name]
 
 
-def test_without_ground_truth_the_comparison_says_so(full_run, tmp_path):
-    folder, _ = full_run
+def test_without_ground_truth_the_comparison_says_so(shop_run, tmp_path):
+    folder, _ = shop_run
     copy = copy_of(folder, tmp_path / "copy")
     result = run(
         copy,
@@ -517,8 +514,8 @@ def test_without_ground_truth_the_comparison_says_so(full_run, tmp_path):
     assert "adjusted Rand index" not in metadata
 
 
-def test_transitions_between_two_chosen_days(full_run, tmp_path):
-    folder, _ = full_run
+def test_transitions_between_two_chosen_days(shop_run, tmp_path):
+    folder, _ = shop_run
     copy = copy_of(folder, tmp_path / "copy")
     chosen = {"from_day": "2024-02-10", "to_day": "2024-02-20", "forecast_periods": 2}
     result = materialise(copy, "segment_transitions", config=chosen)
@@ -541,8 +538,8 @@ def test_transitions_between_two_chosen_days(full_run, tmp_path):
     assert "from_day: no segments on 2023-06-30" in failure.step_failure_data.error.to_string()
 
 
-def test_segment_ids_and_names_do_not_flip_when_unchanged_data_is_segmented_again(full_run, tmp_path):
-    folder, _ = full_run
+def test_segment_ids_and_names_do_not_flip_when_unchanged_data_is_segmented_again(shop_run, tmp_path):
+    folder, _ = shop_run
     copy = copy_of(folder, tmp_path / "copy")
     query = "SELECT * FROM segments.segment_history WHERE as_of_day >= $day ORDER BY ALL"
     with open_warehouse(copy) as con:
@@ -603,14 +600,14 @@ def test_a_daily_refresh_touches_that_day_only_and_refits_models_on_their_cadenc
     assert "retrain every 7" in materialisation_metadata(past, "return_model")["why trained"].value
 
 
-def test_the_histories_give_every_day_what_a_day_by_day_recomputation_gives(full_run):
+def test_the_histories_give_every_day_what_a_day_by_day_recomputation_gives(shop_run):
     """Stored as changes, the RFM scores and segments of each day and customer equal those computed
     afresh from that day's snapshot: the scores by the RFM rule, the segments by the model in force."""
     from segmentation_pipeline.domain.segments.refit import INPUT_COLUMNS
     from segmentation_pipeline.domain.segments.registry import SegmentModelRegistry
     from segmentation_pipeline.domain.segments.rfm import RFM_COLUMNS, rfm_scores
 
-    folder, _ = full_run
+    folder, _ = shop_run
     registry = SegmentModelRegistry(folder / "models" / "segments")
     compared = 0
     with open_warehouse(folder) as con:

@@ -69,7 +69,9 @@ ACTION_COUNTS = "recommend.action_counts"
 
 # marts: stable names and columns for BI tools
 DAILY_KPIS = "marts.daily_kpis"
+SEGMENT_SIZES = "marts.segment_sizes"
 KPI_ANOMALIES = "marts.kpi_anomalies"
+KPI_CHECKS = "marts.kpi_checks"
 MART_CUSTOMERS = "marts.customers"
 MART_SEGMENTS = "marts.segments"
 MART_PRODUCTS = "marts.products"

@@ -11,7 +11,7 @@ from segmentation_pipeline.defs.helpers import area, frame_markdown, table_schem
 from segmentation_pipeline.defs.resources import Warehouse
 from segmentation_pipeline.domain.cadence import RETRAIN_EVERY_DAYS
 from segmentation_pipeline.domain.campaigns.settings import CampaignSettings
-from segmentation_pipeline.domain.contract import ATTRIBUTION_DAYS
+from segmentation_pipeline.domain.contract import ATTRIBUTION_DAYS, CAMPAIGN_EXPOSURES
 from segmentation_pipeline.sql import catalog, query
 
 SRM_P_VALUE = 0.001
@@ -33,22 +33,54 @@ SUMMARY_COLUMNS = {
     "status": "status",
 }
 """Columns of the per-campaign summary in the metadata, and their headings."""
+
+
+def interval_ends(
+    prefix: str, method: str, estimate: str | None = None, ends: tuple[str, ...] = ("low", "high")
+) -> dict[str, str]:
+    """Descriptions of the columns ``<prefix>_low`` and ``<prefix>_high``: the ends of the interval of ``estimate``
+    (the column ``prefix`` by default)."""
+    sides = {"low": "Lower", "high": "Upper"}
+    return {f"{prefix}_{end}": f"{sides[end]} end of {estimate or prefix}'s {method} interval." for end in ends}
+
+
 RESULT_COLUMNS = {
+    "campaign_id": CAMPAIGN_EXPOSURES.column("campaign_id").description,
+    "variant": "Offer variant compared with control.",
     "cut_type": "`all`, `segment` (K-means segment the day before the message) or `rfm_segment`.",
+    "cut": "`all`, or the segment or RFM segment of the customers in the cut.",
     "treated": "Customers sent the variant in the cut.",
     "control": "Control customers in the cut.",
-    "conversion_lift": "Conversion rate of the variant minus control's; `_low`/`_high`: Newcombe hybrid-score interval.",
-    "conversion_relative_lift": "Variant's conversion rate over control's, less 1; interval from the log risk ratio.",
-    "conversion_p_corrected": "Two-proportion z test; Holm-corrected across the segment (and RFM) cuts, overall cut uncorrected.",
-    "revenue_lift": "Revenue per exposed customer, variant minus control; Welch interval.",
-    "cuped_revenue_lift": "The revenue lift after CUPED with pre-exposure spend; cuped_variance_reduction the variance removed.",
+    "status": "`tested`, `too small to test ...` or `no control group ...`.",
+    "treated_conversion": "Share of the customers sent the variant who converted.",
+    "control_conversion": "Share of the control customers who converted.",
+    "conversion_lift": "Conversion rate of the variant minus control's.",
+    **interval_ends("conversion_lift", "Newcombe hybrid-score"),
+    "conversion_relative_lift": "Variant's conversion rate over control's, less 1.",
+    **interval_ends("conversion_relative", "log risk-ratio", "conversion_relative_lift"),
+    "conversion_p": "Two-proportion z test p-value of the conversion lift, uncorrected.",
+    "conversion_p_corrected": "conversion_p Holm-corrected across the segment (and RFM) cuts; overall cut uncorrected.",
+    "treated_revenue_per_customer": "Revenue per customer sent the variant (zeros included).",
+    "control_revenue_per_customer": "Revenue per control customer (zeros included).",
+    "revenue_lift": "Revenue per exposed customer, variant minus control.",
+    **interval_ends("revenue_lift", "Welch"),
+    "revenue_relative_lift": "Variant's revenue per customer over control's, less 1.",
+    **interval_ends("revenue_relative", "delta-method", "revenue_relative_lift"),
+    "revenue_p": "Welch t test p-value of the revenue lift, uncorrected.",
+    "revenue_p_corrected": "revenue_p corrected as conversion_p_corrected is.",
+    "cuped_revenue_lift": "The revenue lift after CUPED with pre-exposure spend.",
+    **interval_ends("cuped_revenue_lift", "Welch"),
+    "cuped_variance_reduction": "Share of the revenue's variance CUPED removed.",
     "mde_conversion": "Smallest conversion lift the cut could detect at 80% power (two-sided 5%).",
-    "return_rate_increase": "Unit return rate of the variant's orders in the attribution window minus control's; "
-    "`_low`: the lower end of its Newcombe interval.",
+    "mde_revenue": "Smallest revenue lift per customer the cut could detect at 80% power (two-sided 5%).",
+    "treated_return_rate": "Unit return rate of the variant's orders in the attribution window.",
+    "control_return_rate": "Unit return rate of control's orders in the attribution window.",
+    "return_rate_increase": "treated_return_rate minus control_return_rate.",
+    **interval_ends("return_rate_increase", "Newcombe hybrid-score", ends=("low",)),
     "guardrail_breached": "Return rate increase above the margin and its interval above zero: the variant is not "
     "recommended in this cut.",
-    "status": "`tested`, `too small to test ...` or `no control group ...`.",
 }
+"""Columns of the A/B results (`campaigns.ab_results`), one row per campaign, variant and cut."""
 
 
 class CampaignResultsConfig(dg.Config):

@@ -2,9 +2,10 @@
 
 import dagster as dg
 
-from segmentation_pipeline.defs.helpers import area, frame_markdown, write_frame
+from segmentation_pipeline.defs.helpers import area, frame_markdown, table_schema, write_frame
 from segmentation_pipeline.defs.resources import Artifacts, Warehouse
 from segmentation_pipeline.domain.campaigns.settings import CampaignSettings
+from segmentation_pipeline.domain.campaigns.targeting import UPLIFT_AUDIENCE_COLUMNS
 from segmentation_pipeline.sql import catalog, query
 from segmentation_pipeline.warehouse import export_table
 
@@ -49,12 +50,14 @@ def campaign_targeting(
         run = {"asset": "campaign_targeting", "data_through": None, "closed_campaigns": None}
         con.execute(query("campaigns/record_run"), run).fetchall()
         con.execute("COMMIT").fetchall()
+        schema = table_schema(con, catalog.UPLIFT_AUDIENCE, UPLIFT_AUDIENCE_COLUMNS)
         if len(targeting.audience):
             export_table(con, catalog.UPLIFT_AUDIENCE, artifacts.export_path(EXPORT))
     summary = targeting.summary.set_index("campaign_id") if len(targeting.summary) else targeting.summary
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": len(targeting.audience),
+            "dagster/column_schema": schema,
             "campaigns": len(targeting.summary),
             "per campaign (Qini on held-out customers, uplift = treated - control conversion)": dg.MetadataValue.md(
                 frame_markdown(summary, 3)

@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from segmentation_pipeline.defs.helpers import area, frame_markdown, write_frame
+from segmentation_pipeline.defs.helpers import area, frame_markdown, table_schema, write_frame
 from segmentation_pipeline.defs.resources import Warehouse
 from segmentation_pipeline.domain.cadence import RETRAIN_EVERY_DAYS
+from segmentation_pipeline.domain.clv.churn import CHURN_METRICS_COLUMNS
 from segmentation_pipeline.domain.clv.settings import ChurnSettings
 from segmentation_pipeline.sql import catalog, query
 
@@ -89,8 +90,10 @@ def churn_model(config: ChurnModelConfig, warehouse: Warehouse) -> dg.Materializ
         write_frame(con, catalog.CHURN_METRICS, result.metrics.reset_index())
         write_frame(con, catalog.CHURN_CALIBRATION, result.calibration)
         con.execute("COMMIT").fetchall()
+        schema = table_schema(con, catalog.CHURN_METRICS, CHURN_METRICS_COLUMNS)
     return dg.MaterializeResult(
         metadata={
+            "dagster/column_schema": schema,
             "why trained": why,
             "train cutoff": str(train_cutoff),
             "test cutoff": str(test_cutoff),

@@ -13,24 +13,6 @@ from segmentation_pipeline.sql import catalog, query
 from segmentation_pipeline.warehouse import export_table
 
 EXPORT = "customer_value.csv"
-VALUE_COLUMNS = {
-    "customer_id": "Customer with at least one purchase.",
-    "p_alive": "Probability the customer is still buying (has not silently lapsed), from the purchase model.",
-    "expected_spend": "Expected spend per future purchase (Gamma-Gamma; the population mean without a repeat "
-    "purchase).",
-    "clv": "Lifetime value: discounted expected profit (spend x margin) of the horizon's expected purchases.",
-    "expected_return_rate": "Expected share of what the customer buys that comes back.",
-    "return_rate_source": "`return model` (mean score of the customer's recent lines) or `history` (their own "
-    "unit return rate, smoothed towards the shop's).",
-    "net_clv": "Lifetime value less the expected cost of returns: lost margin plus handling, "
-    "clv - discounted spend x expected_return_rate x (margin + return_cost_share).",
-    "churn_probability": "Probability of no purchase within the churn horizon.",
-    "churn_source": "`churn model`, or `exp(-expected purchases)` in the churn horizon while no churn model beats "
-    "its baselines.",
-    "churn_band": "Low, Medium or High churn risk (cut-offs in docs/clv.md).",
-    "purchase_model": "The purchase model in force (bg_nbd or pareto_nbd).",
-    "as_of_day": "The day the values are as of.",
-}
 
 
 class CustomerValueConfig(dg.Config):
@@ -59,7 +41,7 @@ def customer_value(config: CustomerValueConfig, warehouse: Warehouse, artifacts:
     and band."""
     from segmentation_pipeline.domain.clv.churn import ChurnModel
     from segmentation_pipeline.domain.clv.selection import models_in_force
-    from segmentation_pipeline.domain.clv.value import score_customers
+    from segmentation_pipeline.domain.clv.value import customer_value_columns, score_customers
 
     with warehouse.get_connection() as con:
         in_force = models_in_force(con.sql(query("clv/params_in_force")).df())
@@ -100,7 +82,7 @@ def customer_value(config: CustomerValueConfig, warehouse: Warehouse, artifacts:
         write_frame(con, catalog.CUSTOMER_VALUE, values)
         write_frame(con, catalog.CHURN_BANDS_BY_SEGMENT, con.sql(query("clv/churn_bands_by_segment")).df())
         export_table(con, catalog.CUSTOMER_VALUE, artifacts.export_path(EXPORT))
-        schema = table_schema(con, catalog.CUSTOMER_VALUE, VALUE_COLUMNS)
+        schema = table_schema(con, catalog.CUSTOMER_VALUE, customer_value_columns(settings.prediction_days))
         bands = con.sql(f"SELECT * FROM {catalog.CHURN_BANDS_BY_SEGMENT}").df()
         top = con.sql(f"SELECT * FROM {catalog.CUSTOMER_VALUE} ORDER BY net_clv DESC LIMIT 5").df()
     return dg.MaterializeResult(

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 import dagster as dg
 import duckdb
 
-from segmentation_pipeline.defs.helpers import area, frame_markdown, iso_day, write_frame
+from segmentation_pipeline.defs.helpers import area, frame_markdown, iso_day, table_schema, write_frame
 from segmentation_pipeline.defs.resources import Warehouse
 from segmentation_pipeline.domain.cadence import RETRAIN_EVERY_DAYS
 from segmentation_pipeline.domain.clv.settings import ClvSettings
@@ -111,6 +111,7 @@ def clv_model(config: ClvModelConfig, warehouse: Warehouse) -> dg.MaterializeRes
         write_frame(con, catalog.CLV_HOLDOUT, models.holdout.reset_index())
         write_frame(con, catalog.CLV_HOLDOUT_SCORES, scores.reset_index())
         con.execute("COMMIT").fetchall()
+        schema = table_schema(con, catalog.CLV_MODEL_PARAMS, PARAM_COLUMNS)
     correlation = models.spend_correlation
     independent = abs(correlation) <= config.max_spend_frequency_correlation
     chosen_scores = models.scores.loc[models.chosen]
@@ -139,9 +140,7 @@ def clv_model(config: ClvModelConfig, warehouse: Warehouse) -> dg.MaterializeRes
                 else f"does not hold: |r| = {abs(correlation):.3f} > {config.max_spend_frequency_correlation}; "
                 "expected spend is biased for customers far from the typical frequency"
             ),
-            "dagster/column_schema": dg.TableSchema(
-                columns=[dg.TableColumn(name, description=text) for name, text in PARAM_COLUMNS.items()]
-            ),
+            "dagster/column_schema": schema,
         }
     )
 

@@ -3,10 +3,11 @@ deduplicated (`staging.<table>`); rows that break a rule go to `staging.quaranti
 
 import dagster as dg
 
-from segmentation_pipeline.defs.helpers import area, counts_markdown
+from segmentation_pipeline.defs.helpers import area, counts_markdown, table_schema
 from segmentation_pipeline.defs.partitions import event_window, first_day, monthly_partitions, single_run_backfill
 from segmentation_pipeline.defs.resources import SourceResource, Warehouse
 from segmentation_pipeline.domain.contract import TABLES, Table
+from segmentation_pipeline.sql import catalog
 from segmentation_pipeline.sql.staging import staged_columns
 from segmentation_pipeline.warehouse import (
     Window,
@@ -43,6 +44,9 @@ def staged_text(table: Table, restage: Window | None) -> str:
 
 
 def build_staging_asset(table: Table) -> dg.AssetsDefinition:
+    columns = staged_columns(table)
+    descriptions = {name: text for name, _, text in columns}
+
     @dg.asset(
         name=f"stg_{table.name}",
         **area("ingest"),
@@ -52,7 +56,7 @@ def build_staging_asset(table: Table) -> dg.AssetsDefinition:
         backfill_policy=single_run_backfill if table.partitioned else None,
         metadata={
             "dagster/column_schema": dg.TableSchema(
-                columns=[dg.TableColumn(n, kind, description=text) for n, kind, text in staged_columns(table)]
+                columns=[dg.TableColumn(n, kind, description=text) for n, kind, text in columns]
             )
         },
         description=(
@@ -83,6 +87,7 @@ def build_staging_asset(table: Table) -> dg.AssetsDefinition:
                     record_refresh(con, f"stg_{table.name}", Window(first_day(), first_day()))
             counts = reconcile(con, table, window)
             metadata = {
+                "dagster/column_schema": table_schema(con, catalog.staging(table.name), descriptions),
                 "staged in this run": staged_text(table, restage),
                 "raw rows": counts.raw,
                 "staged rows": counts.staged,

@@ -11,11 +11,13 @@ import pandas as pd
 from segmentation_pipeline.defs.helpers import area, frame_markdown, table_schema, write_frame
 from segmentation_pipeline.defs.resources import Artifacts, Warehouse
 from segmentation_pipeline.domain.cadence import RETRAIN_EVERY_DAYS
+from segmentation_pipeline.domain.charts import bars_chart
 from segmentation_pipeline.domain.recommend.settings import RecommendSettings
 from segmentation_pipeline.sql import catalog, query
 from segmentation_pipeline.warehouse import export_table
 
 EXPORT = "recommendations.csv"
+EVALUATION_BARS = (("hit_rate", "hit rate@10"), ("ndcg", "NDCG@10"), ("coverage", "coverage"))
 
 
 class RecommendationsConfig(dg.Config):
@@ -122,6 +124,9 @@ def recommendations(config: RecommendationsConfig, warehouse: Warehouse, artifac
                 f"judged on purchases from {split.date()} for {settings.horizon_days} days": dg.MetadataValue.md(
                     frame_markdown(result.evaluation.set_index("method"), 4)
                 ),
+                "evaluation chart": dg.MetadataValue.md(
+                    bars_chart(result.evaluation, "method", EVALUATION_BARS, footer="higher is better")
+                ),
                 "settings tried on the validation window": dg.MetadataValue.md(frame_markdown(result.selection, 4)),
                 "chosen": f"l2 {result.model.l2:g}, mix {result.model.mix:g}",
                 "probability of purchase by candidate rank": dg.MetadataValue.json(
@@ -133,6 +138,10 @@ def recommendations(config: RecommendationsConfig, warehouse: Warehouse, artifac
                 con.sql(f"SELECT model FROM {catalog.RECOMMEND_MODEL}").fetchall()[0][0]
             )
             changed = con.execute(query("recommend/customers_with_news"), {"since": last_run}).df()["customer_id"]
+            if changed.empty:
+                return dg.MaterializeResult(
+                    metadata={"decision": f"lists unchanged: no customer bought or returned anything after {last_run}"}
+                )
             lists, dropped = lists_today(
                 item_model, probability, period(today, False), return_risk, settings, pd.Index(changed)
             )

@@ -6,11 +6,15 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from segmentation_pipeline.defs.helpers import area, frame_markdown, write_frame
+from segmentation_pipeline.defs.helpers import area, frame_markdown, table_schema, write_frame
 from segmentation_pipeline.defs.resources import Artifacts, Warehouse
 from segmentation_pipeline.domain.cadence import RETRAIN_EVERY_DAYS
+from segmentation_pipeline.domain.charts import bars_chart
+from segmentation_pipeline.domain.returns.evaluation import MODEL_METRICS_COLUMNS
 from segmentation_pipeline.domain.returns.settings import ReturnTrainingSettings
 from segmentation_pipeline.sql import catalog, query
+
+CALIBRATION_BARS = (("mean_predicted", "predicted"), ("observed_rate", "observed"))
 
 
 class ReturnModelConfig(dg.Config):
@@ -127,11 +131,14 @@ def return_model(config: ReturnModelConfig, warehouse: Warehouse, artifacts: Art
         for group, rates in result.rates.items():
             write_frame(con, catalog.RETURN_RATES_BY.format(group=group), rates.reset_index())
         con.execute("COMMIT").fetchall()
+        schema = table_schema(con, catalog.MODEL_METRICS, MODEL_METRICS_COLUMNS)
         if result.decision.promote:
             registry.promote(result.model.version)
     model_curve = result.curves[result.curves["scorer"] == "model"].drop(columns="scorer")
+
     return dg.MaterializeResult(
         metadata={
+            "dagster/column_schema": schema,
             "model version": result.model.version,
             "algorithm": result.model.algorithm,
             "return window (days)": settings.window_days,
@@ -145,6 +152,9 @@ def return_model(config: ReturnModelConfig, warehouse: Warehouse, artifacts: Art
             "validation metrics (candidates)": dg.MetadataValue.md(frame_markdown(result.validation, 4)),
             "calibration on test (mean predicted against observed)": dg.MetadataValue.md(
                 frame_markdown(model_curve, 3)
+            ),
+            "calibration chart": dg.MetadataValue.md(
+                bars_chart(model_curve, "bin", CALIBRATION_BARS, footer="a calibrated model's two bars match per bin")
             ),
             "key factors (permutation importance on test)": dg.MetadataValue.md(
                 frame_markdown(result.importance[["feature", "auc_drop", "auc_drop_std"]].head(12), 4)

@@ -8,21 +8,13 @@ import pandas as pd
 from segmentation_pipeline.defs.helpers import area, frame_markdown, table_schema
 from segmentation_pipeline.defs.resources import Artifacts, Warehouse
 from segmentation_pipeline.domain.returns.features import RETURN_WINDOW_DAYS
+from segmentation_pipeline.domain.returns.model import CUSTOMER_RATE_COLUMNS, LINE_SCORE_COLUMNS
 from segmentation_pipeline.sql import catalog, query
 from segmentation_pipeline.warehouse import Window, dirty_window, export_table, record_refresh
 
 EXPORTS = {
     catalog.RECENT_LINE_SCORES: "return_line_scores.csv",
     catalog.CUSTOMER_RETURN_RATES: "customer_expected_return_rate.csv",
-}
-LINE_SCORE_COLUMNS = {
-    "return_probability": "Calibrated probability that the line comes back within the return window.",
-    "top_factors": "The three features that move this line's probability most, with the move.",
-    "model_version": "The production model that scored the line.",
-}
-CUSTOMER_RATE_COLUMNS = {
-    "expected_return_rate": "Mean return probability of the customer's lines in the scoring period.",
-    "scored_lines": "The customer's lines in the scoring period.",
 }
 
 

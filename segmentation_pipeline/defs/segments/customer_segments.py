@@ -9,10 +9,12 @@ from segmentation_pipeline.defs.helpers import (
     daily_snapshots,
     iso_day,
     replace_days_with_changes,
+    table_schema,
 )
 from segmentation_pipeline.defs.resources import Artifacts, Warehouse
 from segmentation_pipeline.domain.segments.refit import (
     INPUT_COLUMNS,
+    SEGMENT_HISTORY_COLUMNS,
     STABILITY_THRESHOLD,
     SegmentationSettings,
 )
@@ -67,7 +69,7 @@ def customer_segments(config: SegmentationConfig, warehouse: Warehouse, artifact
     row on or before it (`segments_on(day)` in SQL). The model is versioned and refitted every
     `refit_every_days`; between refits each day is assigned with the model in force. Refits keep
     segment ids by matching centroids, so ids and names do not flip between daily refreshes."""
-    from segmentation_pipeline.domain.segments.charts import k_scores_chart
+    from segmentation_pipeline.domain.charts import k_scores_chart
     from segmentation_pipeline.domain.segments.features import apply_scaling
     from segmentation_pipeline.domain.segments.refit import segment_changes
     from segmentation_pipeline.domain.segments.registry import model_rows
@@ -101,9 +103,11 @@ def customer_segments(config: SegmentationConfig, warehouse: Warehouse, artifact
             "SELECT segment_id || ' ' || segment_name, count(*) FROM segments_on(covered_until('customer_segments')) "
             "GROUP BY 1 ORDER BY 2 DESC"
         ).fetchall()
+        schema = table_schema(con, catalog.SEGMENT_HISTORY, SEGMENT_HISTORY_COLUMNS)
     days_recomputed = (window.end - window.start).days
     metadata = {
         "dagster/row_count": rows,
+        "dagster/column_schema": schema,
         "days recomputed": days_recomputed,
         "days without a segment model": days_recomputed - len(changes),
         "model refits in this run": len(refits),

@@ -14,7 +14,7 @@ def segments_vs_latent_types(warehouse: Warehouse, source: SourceResource) -> dg
     the segments and of a plain K-means baseline (same number of segments, on recency, frequency, net
     money and the unit return rate) against the types, and how many customers of each type fall in
     each segment. The true types are read only for this evaluation."""
-    from segmentation_pipeline.domain.segments.latent_types import segments_vs_types
+    from segmentation_pipeline.domain.segments.latent_types import confusion_columns, segments_vs_types
     from segmentation_pipeline.sources.base import SourceError
 
     with warehouse.get_connection() as con:
@@ -31,8 +31,9 @@ def segments_vs_latent_types(warehouse: Warehouse, source: SourceResource) -> dg
             recovery = segments_vs_types(labelled)
         except ValueError as error:
             raise SourceError(f"customer labels of {source.reader().describe()}: {error}") from error
-        write_frame(con, catalog.LATENT_TYPE_CONFUSION, recovery.confusion.reset_index())
-        schema = table_schema(con, catalog.LATENT_TYPE_CONFUSION)
+        confusion = recovery.confusion.reset_index()
+        write_frame(con, catalog.LATENT_TYPE_CONFUSION, confusion)
+        schema = table_schema(con, catalog.LATENT_TYPE_CONFUSION, confusion_columns(confusion.columns))
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": len(recovery.confusion),

@@ -10,7 +10,7 @@ from segmentation_pipeline.defs.helpers import (
     table_schema,
 )
 from segmentation_pipeline.defs.resources import Warehouse
-from segmentation_pipeline.domain.segments.rfm import RFM_COLUMNS
+from segmentation_pipeline.domain.segments.rfm import RFM_HISTORY_COLUMNS
 from segmentation_pipeline.sql import catalog
 from segmentation_pipeline.warehouse import dirty_window
 
@@ -34,7 +34,7 @@ def rfm_segments(warehouse: Warehouse) -> dg.MaterializeResult:
         last_day = con.sql(
             "SELECT rfm_segment, count(*) FROM rfm_on(covered_until('rfm_segments')) GROUP BY 1 ORDER BY 2 DESC"
         ).fetchall()
-        schema = table_schema(con, catalog.RFM_HISTORY, RFM_COLUMNS)
+        schema = table_schema(con, catalog.RFM_HISTORY, RFM_HISTORY_COLUMNS)
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": rows,

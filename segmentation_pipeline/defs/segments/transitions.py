@@ -23,7 +23,11 @@ def segment_transitions(config: TransitionsConfig, warehouse: Warehouse) -> dg.M
     """How customers moved between segments from one snapshot day to another (by default the previous
     month end to the latest one): counts and rates, with customers who left and who arrived, and a
     Markov forecast of segment sizes."""
-    from segmentation_pipeline.domain.segments.transitions import segment_migration, snapshot_pair
+    from segmentation_pipeline.domain.segments.transitions import (
+        segment_migration,
+        snapshot_pair,
+        transition_rates_columns,
+    )
 
     with warehouse.get_connection() as con:
         first, last = con.sql(
@@ -40,9 +44,10 @@ def segment_transitions(config: TransitionsConfig, warehouse: Warehouse) -> dg.M
         ).df()
         migration = segment_migration(assignments, *pair, periods=config.forecast_periods)
         write_frame(con, catalog.TRANSITION_COUNTS, migration.counts.reset_index(names="from_segment"))
-        write_frame(con, catalog.TRANSITION_RATES, migration.rates.reset_index(names="from_segment"))
+        rates = migration.rates.reset_index(names="from_segment")
+        write_frame(con, catalog.TRANSITION_RATES, rates)
         write_frame(con, catalog.SIZE_FORECAST, migration.forecast.reset_index(names="period"))
-        schema = table_schema(con, catalog.TRANSITION_RATES)
+        schema = table_schema(con, catalog.TRANSITION_RATES, transition_rates_columns(rates.columns))
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": len(migration.counts),

@@ -11,6 +11,15 @@ import pandas as pd
 from segmentation_pipeline.domain.campaigns.settings import CampaignSettings
 from segmentation_pipeline.domain.campaigns.uplift import compare_response_models, fit_uplift, top_decile
 
+UPLIFT_AUDIENCE_COLUMNS = {
+    "rank": "Position by predicted uplift among today's customers, 1 = highest.",
+    "customer_id": "Customer in the audience.",
+    "uplift": "Predicted increase in conversion probability from sending the variant.",
+    "campaign_id": "Campaign whose next send the audience is for.",
+    "variant": "The campaign's strongest variant, whose uplift is predicted.",
+}
+"""Columns of the audience of each campaign's next send (`campaigns.uplift_audience`)."""
+
 TARGETING_FEATURES = (
     "recency_days",
     "tenure_days",

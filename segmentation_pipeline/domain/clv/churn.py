@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from segmentation_pipeline.domain.clv.settings import ChurnSettings
-from segmentation_pipeline.domain.returns.evaluation import calibration_curve, score_metrics
+from segmentation_pipeline.domain.returns.evaluation import SCORE_METRIC_COLUMNS, calibration_curve, score_metrics
 
 CHURN_FEATURES = (
     "recency_days",
@@ -37,6 +37,14 @@ CHURN_FEATURES = (
 BANDS = ("Low", "Medium", "High")
 MIN_CUSTOMERS_PER_CLASS = 20
 """A cutoff needs this many churned and this many retained customers to train or judge a model."""
+CHURN_METRICS_COLUMNS: dict[str, str] = {
+    "scorer": "`model`, or a baseline from the purchase model in force (`baseline: 1 - P(alive)`, "
+    "`baseline: exp(-expected purchases)`).",
+    "customers": "Customers at the test cutoff.",
+    "churn_rate": "Share of them who bought nothing in the horizon after the cutoff.",
+    **SCORE_METRIC_COLUMNS,
+}
+"""Columns of the churn model's test metrics per scorer (`clv.churn_metrics`)."""
 
 
 @dataclass(frozen=True)

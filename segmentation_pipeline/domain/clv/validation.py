@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from segmentation_pipeline.domain.segments.charts import bar
+from segmentation_pipeline.domain.charts import bar
 
 TOP_FREQUENCY_GROUP = 7
 """Calibration repeat purchases are grouped 0, 1, ..., 6 and 7 or more."""

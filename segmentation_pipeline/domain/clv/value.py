@@ -10,6 +10,7 @@ refunds its price (its margin is lost) and costs ``return_cost_share`` of its pr
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from types import ModuleType
 
 import numpy as np
@@ -23,6 +24,36 @@ from segmentation_pipeline.domain.clv.settings import ChurnSettings, ClvSettings
 from segmentation_pipeline.domain.returns.features import SMOOTHING_UNITS, smoothed_rate
 
 MONTH_DAYS = 365.25 / 12
+
+VALUE_COLUMNS: dict[str, str] = {
+    "customer_id": "Customer with at least one purchase.",
+    "p_alive": "Probability the customer is still buying (has not silently lapsed), from the purchase model.",
+    "expected_spend": "Expected spend per future purchase (Gamma-Gamma; the population mean without a repeat "
+    "purchase).",
+    "clv": "Lifetime value: discounted expected profit (spend x margin) of the horizon's expected purchases.",
+    "expected_return_rate": "Expected share of what the customer buys that comes back.",
+    "return_rate_source": "`return model` (mean score of the customer's recent lines) or `history` (their own "
+    "unit return rate, smoothed towards the shop's).",
+    "net_clv": "Lifetime value less the expected cost of returns: lost margin plus handling, "
+    "clv - discounted spend x expected_return_rate x (margin + return_cost_share).",
+    "churn_probability": "Probability of no purchase within the churn horizon.",
+    "churn_source": "`churn model`, or `exp(-expected purchases)` in the churn horizon while no churn model beats "
+    "its baselines.",
+    "churn_band": "Low, Medium or High churn risk (cut-offs in docs/clv.md).",
+    "purchase_model": "The purchase model in force (bg_nbd or pareto_nbd).",
+    "as_of_day": "The day the values are as of.",
+}
+"""Columns of a customer's value (`clv.customer_value`) beside the expected purchases per prediction horizon."""
+
+
+def customer_value_columns(prediction_days: Iterable[int]) -> dict[str, str]:
+    """``VALUE_COLUMNS`` with the expected purchases over each prediction horizon."""
+    horizons = {
+        f"expected_purchases_{days}d": f"Expected purchases (days with an order) in the next {days} days, from the "
+        "purchase model."
+        for days in prediction_days
+    }
+    return VALUE_COLUMNS | horizons
 
 
 def discounted_purchases(

@@ -101,14 +101,19 @@ class ItemModel:
     mix: float
     l2: float
 
-    def popularity_of(self, baskets: Baskets) -> np.ndarray:
-        """Each customer's segment's popularity row (a segment unseen at fitting: shop-wide popularity)."""
+    def popularity_rows(self, baskets: Baskets) -> tuple[np.ndarray, np.ndarray]:
+        """Popularity rows (one per known segment, then the shop-wide one) and, per customer of ``baskets``,
+        the index of their row: a segment unseen at fitting gets the shop-wide popularity."""
         shop = self.popularity.sum(axis=0)
         shop = shop / shop.sum() if shop.sum() > 0 else shop
-        rows = np.vstack([self.popularity, shop])
         known = {name: i for i, name in enumerate(self.segments)}
-        lookup = np.array([known.get(name, len(self.segments)) for name in baskets.segments])
-        return rows[lookup[baskets.segment_codes]]
+        lookup = np.array([known.get(name, len(self.segments)) for name in baskets.segments], dtype=np.int64)
+        return np.vstack([self.popularity, shop]), lookup[baskets.segment_codes]
+
+    def popularity_of(self, baskets: Baskets) -> np.ndarray:
+        """Each customer's segment's popularity row (customers x products: for a few customers only)."""
+        rows, row_of = self.popularity_rows(baskets)
+        return rows[row_of]
 
 
 def fit_item_model(baskets: Baskets, l2: float, mix: float, gram: np.ndarray | None = None) -> ItemModel:
@@ -137,13 +142,14 @@ def score_customers(model: ItemModel, baskets: Baskets, k: int, chunk: int = 5_0
     products = np.full((n, width), -1, dtype=np.int64)
     scores = np.zeros((n, width))
     similarity = np.zeros((n, width))
-    popularity = model.popularity_of(baskets)
+    popularity, row_of = model.popularity_rows(baskets)
+    popularity = popularity.astype(np.float32)
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
-        personal = np.clip(np.asarray(baskets.matrix[start:stop] @ model.weights, dtype=np.float64), 0.0, None)
+        personal = np.clip(np.asarray(baskets.matrix[start:stop] @ model.weights), 0.0, None)
         totals = personal.sum(axis=1, keepdims=True)
         personal = np.divide(personal, totals, out=np.zeros_like(personal), where=totals > 0)
-        total = personal + np.where(totals > 0, model.mix, 1.0) * popularity[start:stop]
+        total = personal + np.where(totals > 0, model.mix, 1.0).astype(np.float32) * popularity[row_of[start:stop]]
         total[baskets.recent[start:stop].toarray() > 0] = -np.inf
         best = np.argpartition(-total, width - 1, axis=1)[:, :width]
         order = np.argsort(-np.take_along_axis(total, best, axis=1), axis=1, kind="stable")
@@ -168,13 +174,20 @@ def popularity_candidates(popularity: np.ndarray, baskets: Baskets, k: int) -> C
 
 
 def because_you_bought(
-    model: ItemModel, baskets: Baskets, customers: np.ndarray, products: np.ndarray, top: int = 3
+    model: ItemModel, baskets: Baskets, customers: np.ndarray, products: np.ndarray, top: int = 3, chunk: int = 500_000
 ) -> list[str]:
     """Per (customer, product) pair (codes into ``baskets``), the products of the customer's basket
     that pushed the product up most, comma-separated (positive weights only; '' when none did)."""
+    reasons: list[str] = []
+    for start in range(0, len(customers), chunk):
+        reasons += _reasons(model, baskets, customers[start : start + chunk], products[start : start + chunk], top)
+    return reasons
+
+
+def _reasons(model: ItemModel, baskets: Baskets, customers: np.ndarray, products: np.ndarray, top: int) -> list[str]:
     indptr, indices = baskets.matrix.indptr, baskets.matrix.indices
     sizes = indptr[customers + 1] - indptr[customers]
-    pair = np.repeat(np.arange(len(customers)), sizes)
+    pair = np.repeat(np.arange(len(customers), dtype=np.int32), sizes)
     offsets = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
     bought = indices[np.repeat(indptr[customers], sizes) + offsets]
     weight = model.weights[bought, np.repeat(products, sizes)]
@@ -182,8 +195,11 @@ def because_you_bought(
     pair, bought, weight = pair[keep], bought[keep], weight[keep]
     order = np.lexsort((-weight, pair))
     pair, bought = pair[order], bought[order]
-    first = np.searchsorted(pair, pair)
-    keep = np.arange(len(pair)) - first < top
-    names = model.products.to_numpy()[bought[keep]].astype(str)
-    grouped = pd.Series(names).groupby(pair[keep]).agg(", ".join)
-    return grouped.reindex(range(len(customers)), fill_value="").tolist()
+    rank = np.arange(len(pair)) - np.searchsorted(pair, pair)
+    keep = rank < top
+    named = np.full((len(customers), top), "", dtype=object)
+    named[pair[keep], rank[keep]] = model.products.to_numpy().astype(str)[bought[keep]]
+    joined = named[:, 0]
+    for column in named[:, 1:].T:
+        joined = np.where(column != "", joined + ", " + column, joined)
+    return joined.tolist()

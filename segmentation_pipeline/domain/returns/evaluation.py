@@ -18,6 +18,28 @@ BASELINES: dict[str, str] = {
 }
 """The scores a model must beat to be worth serving."""
 
+SCORE_METRIC_COLUMNS: dict[str, str] = {
+    "mean_score": "Mean predicted probability.",
+    "roc_auc": "ROC AUC: chance that a random case with the outcome scores above one without (0.5 = chance, "
+    "1 = perfect ranking).",
+    "pr_auc": "PR AUC (average precision): how well the highest scores concentrate the outcome (chance level = "
+    "the outcome's rate).",
+    "brier": "Brier score: mean squared gap between predicted probability and outcome (lower is better).",
+    "top_decile_lift": "Outcome rate of the 10% scored highest over the overall rate (1 = no better than chance).",
+    "calibration_error": "Expected calibration error: size-weighted mean gap between mean predicted probability and "
+    "observed rate over ten equal-count score bins (lower is better).",
+}
+"""Columns of ``score_metrics`` that do not depend on what is scored."""
+MODEL_METRICS_COLUMNS: dict[str, str] = {
+    "scorer": "`model` (the new model), a baseline ("
+    + ", ".join(f"`{name}`" for name in BASELINES)
+    + ") or `production` (the model in production, when there is one).",
+    "lines": "Test lines scored.",
+    "return_rate": "Share of those lines returned within the return window.",
+    **SCORE_METRIC_COLUMNS,
+}
+"""Columns of the test metrics per scorer (`returns.model_metrics`)."""
+
 
 def baseline_scores(features: pd.DataFrame, train_rate: float) -> dict[str, np.ndarray]:
     """The scores of ``BASELINES`` for lines with model features."""

@@ -17,8 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from segmentation_pipeline.domain.contract import TRANSACTIONS
 from segmentation_pipeline.domain.returns.features import (
     CATEGORICAL_FEATURES,
+    FACT_COLUMNS,
     FEATURE_COLUMNS,
     RETURN_WINDOW_DAYS,
     build_features,
@@ -181,6 +183,20 @@ def strongest(effects: np.ndarray, top: int) -> list[tuple[str, float]]:
 
 
 LINE_SCORE_KEYS = ("order_id", "line_no", "customer_id", "product_id", "order_ts", "as_of_day")
+LINE_SCORE_COLUMNS = {
+    **{name: FACT_COLUMNS[name] for name in ("order_id", "line_no", "customer_id", "product_id")},
+    "order_ts": TRANSACTIONS.column("order_ts").description,
+    "return_probability": "Calibrated probability that the line comes back within the return window.",
+    "top_factors": "The three features that move this line's probability most, with the move.",
+    "model_version": "The production model that scored the line.",
+}
+"""Columns of the recent lines' scores (`returns.recent_line_scores`)."""
+CUSTOMER_RATE_COLUMNS = {
+    "customer_id": "Customer with at least one scored line in the scoring period.",
+    "expected_return_rate": "Mean return probability of the customer's lines in the scoring period.",
+    "scored_lines": "The customer's lines in the scoring period.",
+}
+"""Columns of the customers' expected return rates (`returns.customer_expected_return_rate`)."""
 
 
 def line_scores(

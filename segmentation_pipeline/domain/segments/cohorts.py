@@ -10,12 +10,15 @@ of ``net_amount``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 REQUIRED_COLUMNS = ("customer_id", "order_ts", "net_amount")
+COHORT_RETENTION_COLUMNS = {"cohort_month": "Month of the cohort's first purchase (its first day)."}
+"""The retention table's columns beside one per month since the first purchase (see ``cohort_retention_columns``)."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,19 @@ def segment_mix(first_purchase: pd.DataFrame, segments: pd.DataFrame) -> pd.Data
     )
     mix = pd.crosstab(joined["cohort_month"], joined["segment"], normalize="index")
     return mix.sort_index(axis=1).rename_axis(index="cohort_month", columns="segment")
+
+
+def cohort_retention_columns(columns: Iterable[str]) -> dict[str, str]:
+    """The meaning of each column of the retention table of ``cohort_tables``: a column ``m<n>`` is the share
+    of the cohort buying in month n since its first purchase."""
+    return {
+        c: COHORT_RETENTION_COLUMNS.get(
+            c,
+            f"Share of the cohort that bought in month {c.removeprefix('m')} since its first purchase "
+            "(month 0: the month of the first purchase); empty until that month is observed.",
+        )
+        for c in columns
+    }
 
 
 def cohort_tables(orders: pd.DataFrame, segments: pd.DataFrame) -> tuple[Cohorts, dict[str, pd.DataFrame]]:

@@ -11,6 +11,7 @@ the same run, tells whether the pipeline's features and choices earn their keep.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +19,15 @@ import pandas as pd
 
 from segmentation_pipeline.domain.segments.features import RFM_RETURN_FEATURES, prepare_features
 from segmentation_pipeline.domain.segments.model import fit_segments
+
+CONFUSION_COLUMNS = {"label": "The customers' true type, as the source knows it."}
+"""The confusion table's columns beside one per segment (see ``confusion_columns``)."""
+
+
+def confusion_columns(columns: Iterable[str]) -> dict[str, str]:
+    """The meaning of each column of the confusion table (``confusion`` of ``TypeRecovery`` with its index as a
+    column): a column named after a segment counts the row's customers placed in it."""
+    return {c: CONFUSION_COLUMNS.get(c, f"Customers of the row's true type placed in {c}.") for c in columns}
 
 
 @dataclass(frozen=True)

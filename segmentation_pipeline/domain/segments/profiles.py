@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -9,6 +10,7 @@ import pandas as pd
 
 from segmentation_pipeline.domain.segments.features import CLUSTER_FEATURES, prepare_features
 from segmentation_pipeline.domain.segments.playbook import recommended_action
+from segmentation_pipeline.domain.segments.snapshot import SNAPSHOT_COLUMNS
 
 PROFILE_COLUMNS: tuple[str, ...] = (
     "recency_days",
@@ -27,6 +29,37 @@ PROFILE_COLUMNS: tuple[str, ...] = (
 
 TOP_CATEGORIES = 3
 """Categories listed per segment in ``top_categories``."""
+
+SIZE_COLUMNS: dict[str, str] = {
+    "customers": "Customers in the segment.",
+    "share_customers": "Share of all customers in the segment.",
+    "revenue_share": "The segment's share of all customers' net money kept (negative for a segment of net returners).",
+}
+STATISTIC_TEMPLATES: dict[str, str] = {
+    "mean": "Mean over the segment's customers of `{feature}`: {meaning}",
+    "median": "Median over the segment's customers of `{feature}`: {meaning}",
+    "z": "Segment mean of `{feature}` in standard deviations from all customers' mean, on the model's feature scale "
+    "(0 = the typical customer): {meaning}",
+}
+"""How a profile column ``<statistic>_<feature>`` of a snapshot feature is described."""
+RENAMED_STATISTICS = {"return_rate": ("mean", "return_rate_units")}
+"""Profile statistics not named ``<statistic>_<feature>``: the statistic and feature they are."""
+
+
+def profile_statistic_columns(columns: Iterable[str]) -> dict[str, str]:
+    """The meaning of each size and statistic column of a profile among ``columns`` (a statistic's from the
+    snapshot feature it summarises); other columns are left out."""
+    described = {}
+    for column in columns:
+        statistic, _, feature = column.partition("_")
+        statistic, feature = RENAMED_STATISTICS.get(column, (statistic, feature))
+        if column in SIZE_COLUMNS:
+            described[column] = SIZE_COLUMNS[column]
+        elif statistic in STATISTIC_TEMPLATES and feature in SNAPSHOT_COLUMNS:
+            described[column] = STATISTIC_TEMPLATES[statistic].format(
+                feature=feature, meaning=SNAPSHOT_COLUMNS[feature]
+            )
+    return described
 
 
 def top_categories(category_spend: pd.DataFrame, segments: pd.Series, n: int = TOP_CATEGORIES) -> pd.Series:

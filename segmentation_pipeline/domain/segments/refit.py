@@ -30,6 +30,7 @@ from segmentation_pipeline.domain.segments.model import SegmentModel, align_labe
 from segmentation_pipeline.domain.segments.naming import name_segments
 from segmentation_pipeline.domain.segments.profiles import PROFILE_COLUMNS, segment_profiles
 from segmentation_pipeline.domain.segments.selection import choose_k, search_k
+from segmentation_pipeline.domain.segments.snapshot import HISTORY_COLUMNS
 from segmentation_pipeline.domain.segments.stability import Stability, bootstrap_stability
 
 # Below this bootstrap mean adjusted Rand index refits disagree too often for segments to be
@@ -48,6 +49,15 @@ INPUT_COLUMNS: tuple[str, ...] = (
 )
 """Snapshot columns a refit and an assignment read: the model features, the counts their shares are
 measured over, and what the profiles report."""
+
+SEGMENT_HISTORY_COLUMNS: dict[str, str] = {
+    "as_of_day": "First day the row holds: a day on which the customer's segment id or name changed, or the "
+    "customer was first segmented (the row holds until the customer's next row).",
+    "customer_id": HISTORY_COLUMNS["customer_id"],
+    "segment_id": "Segment id, stable across model refits.",
+    "segment_name": "Readable segment name.",
+}
+"""Columns of the segment history (`segments.segment_history`): the changes ``segment_changes`` yields."""
 
 
 @dataclass(frozen=True)

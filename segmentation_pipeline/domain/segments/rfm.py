@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from segmentation_pipeline.domain.segments.history import DaySnapshot, changed
+from segmentation_pipeline.domain.segments.snapshot import HISTORY_COLUMNS
 
 SCORES = range(1, 6)
 REQUIRED_COLUMNS = ("customer_id", "recency_days", "frequency", "monetary_net")
@@ -57,6 +58,14 @@ RFM_COLUMNS = {
     "rfm_segment": "Named segment from the R x FM grid (Champions ... Lost).",
 }
 """The columns of a day's RFM table beside ``as_of_day`` and ``customer_id``."""
+
+RFM_HISTORY_COLUMNS = {
+    "as_of_day": "First day the row holds: a day on which the customer's R, F or M score changed, or the "
+    "customer was first scored (the row holds until the customer's next row).",
+    "customer_id": HISTORY_COLUMNS["customer_id"],
+    **RFM_COLUMNS,
+}
+"""Columns of the RFM history (`segments.rfm_history`): the changes ``rfm_changes`` yields."""
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,19 @@ import pandas as pd
 GONE = "(gone)"
 NEW = "(new)"
 RATE_TOLERANCE = 1e-6
+TRANSITION_RATES_COLUMNS = {
+    "from_segment": f"Segment on the earlier day; `{NEW}` for customers who only appear on the later day.",
+    GONE: "Share of the row's customers with no segment on the later day.",
+}
+"""The transition rates' columns beside one per segment (see ``transition_rates_columns``)."""
+
+
+def transition_rates_columns(columns: Iterable[str]) -> dict[str, str]:
+    """The meaning of each column of the transition rates table (``rates`` of ``transition_matrix`` with its
+    index as ``from_segment``): a column named after a segment is the share of the row's customers in it."""
+    return {
+        c: TRANSITION_RATES_COLUMNS.get(c, f"Share of the row's customers in {c} on the later day.") for c in columns
+    }
 
 
 def _snapshot(assignments: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:

@@ -19,7 +19,10 @@ WITH responses_closed AS (
     UNION SELECT customer_id FROM responses_closed WHERE day >= CAST($start AS DATE)
 ), order_days AS (
     SELECT customer_id, CAST(order_ts AS DATE) AS day,
-           COUNT(DISTINCT order_id) AS orders, SUM(gross_amount) AS gross, SUM(net_amount) AS net,
+           COUNT(DISTINCT order_id) AS orders,
+           -- money is summed exactly, so the same lines give the same cents in any order of summation
+           CAST(SUM(CAST(gross_amount AS DECIMAL(18, 6))) AS DOUBLE) AS gross,
+           CAST(SUM(CAST(net_amount AS DECIMAL(18, 6))) AS DOUBLE) AS net,
            SUM(quantity) AS units, COUNT(*) AS lines, COUNT(*) FILTER (WHERE discount > 0) AS discounted_lines,
            MIN(order_ts) AS first_ts, MAX(order_ts) AS last_ts
     FROM staging.transactions
@@ -33,7 +36,8 @@ WITH responses_closed AS (
     GROUP BY customer_id, category
 ), return_days AS (
     SELECT customer_id, CAST(return_ts AS DATE) AS day, COUNT(*) AS returns,
-           SUM(quantity) AS units_returned, SUM(COALESCE(refund_amount, 0)) AS value_returned
+           SUM(quantity) AS units_returned,
+           CAST(SUM(CAST(COALESCE(refund_amount, 0) AS DECIMAL(18, 6))) AS DOUBLE) AS value_returned
     FROM staging.returns
     WHERE return_ts < CAST($end AS TIMESTAMP) AND customer_id IN (SELECT customer_id FROM active)
     GROUP BY ALL

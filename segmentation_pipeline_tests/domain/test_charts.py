@@ -4,7 +4,7 @@ import math
 
 import pandas as pd
 
-from segmentation_pipeline.domain.segments.charts import bar, k_scores_chart
+from segmentation_pipeline.domain.charts import bar, bars_chart, k_scores_chart
 
 SCORES = pd.DataFrame(
     {
@@ -34,3 +34,12 @@ def test_k_scores_chart_has_one_row_per_k_in_order_with_the_chosen_k_marked():
     inertia_bars = [row.split()[1] for row in rows]
     assert inertia_bars == ["████████", "████", "██▋"]  # 9000, 4500 and 3000 of 9000 on 8 characters
     assert "n/a" in rows[1] and "9,000" in rows[0] and "0.350" in rows[1]
+
+
+def test_a_bars_chart_scales_each_column_to_its_largest_value_and_marks_one_row():
+    table = pd.DataFrame({"method": ["popular", "similar"], "hit_rate": [0.25, 0.5], "ndcg": [0.1, 0.05]})
+    chart = bars_chart(table, "method", (("hit_rate", "hit"), ("ndcg", "ndcg")), marked="similar", footer="note")
+    lines = chart.splitlines()
+    assert lines[1].split() == ["method", "hit", "ndcg"] and lines[-2] == "note"
+    assert lines[2].split()[1:] == ["████", "0.250", "████████", "0.100"]
+    assert lines[3].split()[1:] == ["████████", "0.500", "████", "0.050", "◀", "chosen"]

@@ -30,25 +30,36 @@ def _number(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3f}"
 
 
-def k_scores_chart(scores: pd.DataFrame, chosen_k: int, width: int = 8) -> str:
-    """The model-selection scores as a fenced markdown block: one row per k, one bar per score, chosen k marked.
-
-    Each score's bars are scaled to its largest value (zero or negative values draw no
-    bar) and followed by the figure; a closing line says how to read the arrows.
-    """
-    table = scores.sort_values("k")
-    header = ["k", *(title for _, title in K_SCORE_COLUMNS)]
+def bars_chart(
+    table: pd.DataFrame,
+    label: str,
+    columns: tuple[tuple[str, str], ...],
+    marked: object = None,
+    footer: str = "",
+    width: int = 8,
+) -> str:
+    """A table as a fenced markdown block: one row per row of ``table`` (named by its ``label`` column),
+    one bar per (column, heading) of ``columns``, each scaled to that column's largest value and followed
+    by the figure; the row whose label is ``marked`` is marked, and ``footer`` closes the block."""
+    header = [label, *(title for _, title in columns)]
     rows = []
-    for row in table.itertuples():
-        cells = [str(int(row.k))]
-        for column, _ in K_SCORE_COLUMNS:
-            value, top = float(getattr(row, column)), float(table[column].max())
+    for row in table.to_dict("records"):
+        cells = [str(row[label])]
+        for column, _ in columns:
+            value, top = float(row[column]), float(table[column].max())
             cells.append(f"{bar(value, top, width):<{width}} {_number(value)}")
-        rows.append((cells, int(row.k) == chosen_k))
+        rows.append((cells, row[label] == marked))
     widths = [max(len(c) for c in column) for column in zip(header, *(cells for cells, _ in rows), strict=True)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(header, widths, strict=True)).rstrip()]
     for cells, chosen in rows:
         line = "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
         lines.append(line + ("  ◀ chosen" if chosen else ""))
-    lines.append("↑ higher is better, ↓ lower is better; bars scaled to each score's largest value")
-    return "```\n" + "\n".join(lines) + "\n```"
+    return "```\n" + "\n".join([*lines, *([footer] if footer else [])]) + "\n```"
+
+
+def k_scores_chart(scores: pd.DataFrame, chosen_k: int, width: int = 8) -> str:
+    """The model-selection scores: one row per k, one bar per score, chosen k marked; a closing line says
+    how to read the arrows."""
+    table = scores.sort_values("k").assign(k=lambda f: f["k"].astype(int))
+    footer = "↑ higher is better, ↓ lower is better; bars scaled to each score's largest value"
+    return bars_chart(table, "k", K_SCORE_COLUMNS, marked=chosen_k, footer=footer, width=width)

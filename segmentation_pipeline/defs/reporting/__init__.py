@@ -1,0 +1,1 @@
+"""Reporting: the interactive dashboard written from the warehouse on every refresh."""

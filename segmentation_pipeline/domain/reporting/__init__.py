@@ -1,0 +1,1 @@
+"""Reporting: the warehouse's results reshaped for the dashboard."""
