@@ -240,9 +240,13 @@ def main(argv: list[str] | None = None) -> int:
         "  clv.model_params, clv.holdout_validation, clv.churn_metrics, clv.customer_value (CLV, net CLV, churn risk)"
     )
     print("  campaigns.ab_results, campaigns.recommendations, campaigns.uplift_audience (A/B results per segment)")
+    print(
+        "  recommend.lists, recommend.evaluation, recommend.next_best_actions (products to recommend, next best action)"
+    )
+    print("  marts.* (stable tables for BI tools, also as Parquet under exports/marts/; docs/data-dictionary.md)")
     print(f"Return models: {SETTINGS.return_models_dir} (production.json names the version in production)")
     print(f"Segment models: {SETTINGS.segment_models_dir}")
-    print(f"Exports (CSV): {SETTINGS.exports_dir}")
+    print(f"Exports (CSV, Parquet marts, audiences): {SETTINGS.exports_dir}")
     print(f"Serving files for the return scoring service: {SETTINGS.serving_dir}")
     print(f"Reports: {SETTINGS.reports_dir} (data_quality.md: rows kept and quarantined, by reason)")
     print(f"Dashboard: {SETTINGS.reports_dir / PAGE} (open it in a browser; it works offline)")
