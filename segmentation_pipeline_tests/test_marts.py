@@ -10,6 +10,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from segmentation_pipeline.domain.campaigns.uplift import uplift_deciles
 from segmentation_pipeline.domain.marts.columns import AUDIENCE_COLUMNS, MART_COLUMNS, UPLIFT_AUDIENCE_COLUMNS
 from segmentation_pipeline.domain.marts.kpis import newest_anomalies
 from segmentation_pipeline.domain.returns.features import RETURN_WINDOW_DAYS
@@ -168,12 +169,10 @@ def test_uplift_deciles_are_exported_per_campaign_and_audiences_that_no_longer_e
     folder = copy_of(shop_run[0], tmp_path / "copy")
     with open_warehouse(folder) as con:
         ids = [row[0] for row in con.sql("SELECT customer_id FROM marts.customers ORDER BY 1").fetchall()]
-        top = len(ids) // 5  # the top fifth of customers by predicted uplift: deciles 1 and 2
-        audience = pd.DataFrame(
-            {"rank": range(1, top + 1), "customer_id": ids[:top], "uplift": np.linspace(0.3, 0.1, top)}
-        ).assign(campaign_id="CMP099", variant="bundle")
-        con.register("planted", audience)
-        con.execute("CREATE OR REPLACE TABLE campaigns.uplift_audience AS FROM planted").fetchall()
+        uplift = np.linspace(0.3, -0.1, len(ids))  # customers in id order, highest predicted uplift first
+        planted = uplift_deciles(np.array(ids), uplift).assign(campaign_id="CMP099", variant="bundle")
+        con.register("planted", planted)
+        con.execute("CREATE OR REPLACE TABLE campaigns.uplift_deciles AS FROM planted").fetchall()
     stale = folder / "exports" / "audiences" / "segment" / "a_segment_that_is_gone.csv"
     stale.write_text("customer_id\n")
 
@@ -181,10 +180,10 @@ def test_uplift_deciles_are_exported_per_campaign_and_audiences_that_no_longer_e
 
     assert result.success and not stale.exists()
     deciles = {p.name: pd.read_csv(p) for p in (folder / "exports" / "audiences" / "uplift_decile").glob("*.csv")}
-    assert set(deciles) == {"CMP099_d01.csv", "CMP099_d02.csv"}
+    assert set(deciles) == {f"CMP099_d{decile:02d}.csv" for decile in range(1, 11)}
     assert list(deciles["CMP099_d01.csv"].columns) == list(UPLIFT_AUDIENCE_COLUMNS)
     exported = pd.concat(deciles.values()).sort_values("uplift", ascending=False)
-    assert list(exported["customer_id"]) == ids[:top] and exported["uplift_decile"].is_monotonic_increasing
+    assert list(exported["customer_id"]) == ids and exported["uplift_decile"].is_monotonic_increasing
     first = deciles["CMP099_d01.csv"]
     assert len(first) == pytest.approx(len(ids) / 10, abs=1) and set(first["uplift_decile"]) == {1}
 

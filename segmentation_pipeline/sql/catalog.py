@@ -56,6 +56,7 @@ TARGETING_SUMMARY = "campaigns.targeting_summary"
 RESPONSE_METRICS = "campaigns.response_models"
 QINI_CURVES = "campaigns.qini_curves"
 UPLIFT_AUDIENCE = "campaigns.uplift_audience"
+UPLIFT_DECILES = "campaigns.uplift_deciles"
 CAMPAIGN_RUNS = "campaigns.runs"
 
 # recommend

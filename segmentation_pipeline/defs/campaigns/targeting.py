@@ -28,7 +28,7 @@ def campaign_targeting(
     offer, compared on held-out customers; a two-model uplift model of the strongest variant against
     control with its held-out Qini curve against random targeting; and today's customers with the highest
     predicted uplift (`top_share`) as the audience of the next send (`campaigns.uplift_audience`, exported
-    as `uplift_audience.csv`)."""
+    as `uplift_audience.csv`), and every customer's decile of predicted uplift (`campaigns.uplift_deciles`)."""
     from segmentation_pipeline.domain.campaigns.targeting import target_campaigns
 
     settings = CampaignSettings(top_share=config.top_share, seed=config.seed)
@@ -47,6 +47,7 @@ def campaign_targeting(
         write_frame(con, catalog.RESPONSE_METRICS, targeting.response_metrics)
         write_frame(con, catalog.QINI_CURVES, targeting.qini)
         write_frame(con, catalog.UPLIFT_AUDIENCE, targeting.audience)
+        write_frame(con, catalog.UPLIFT_DECILES, targeting.deciles)
         run = {"asset": "campaign_targeting", "data_through": None, "closed_campaigns": None}
         con.execute(query("campaigns/record_run"), run).fetchall()
         con.execute("COMMIT").fetchall()
@@ -64,5 +65,6 @@ def campaign_targeting(
             ),
             "response models on held-out customers": dg.MetadataValue.md(frame_markdown(targeting.response_metrics, 3)),
             "audience export": dg.MetadataValue.path(str(artifacts.export_path(EXPORT))),
+            "customers given an uplift decile": int(targeting.deciles["customer_id"].nunique()),
         }
     )

@@ -9,7 +9,12 @@ from dataclasses import dataclass
 import pandas as pd
 
 from segmentation_pipeline.domain.campaigns.settings import CampaignSettings
-from segmentation_pipeline.domain.campaigns.uplift import compare_response_models, fit_uplift, top_decile
+from segmentation_pipeline.domain.campaigns.uplift import (
+    compare_response_models,
+    fit_uplift,
+    top_decile,
+    uplift_deciles,
+)
 
 UPLIFT_AUDIENCE_COLUMNS = {
     "rank": "Position by predicted uplift among today's customers, 1 = highest.",
@@ -19,6 +24,14 @@ UPLIFT_AUDIENCE_COLUMNS = {
     "variant": "The campaign's strongest variant, whose uplift is predicted.",
 }
 """Columns of the audience of each campaign's next send (`campaigns.uplift_audience`)."""
+UPLIFT_DECILE_COLUMNS = {
+    "customer_id": "Customer with an order.",
+    "uplift": UPLIFT_AUDIENCE_COLUMNS["uplift"],
+    "uplift_decile": "Decile of predicted uplift among today's customers, 1 = the highest tenth.",
+    "campaign_id": "Campaign whose strongest variant's uplift is predicted.",
+    "variant": UPLIFT_AUDIENCE_COLUMNS["variant"],
+}
+"""Columns of every customer's uplift decile per campaign (`campaigns.uplift_deciles`)."""
 
 TARGETING_FEATURES = (
     "recency_days",
@@ -39,7 +52,8 @@ TARGETING_FEATURES = (
 
 @dataclass(frozen=True)
 class Targeting:
-    """Per campaign: response models compared, the uplift model's Qini curve, and the audience of today."""
+    """Per campaign: response models compared, the uplift model's Qini curve, the audience of today, and every
+    customer of today's decile of predicted uplift."""
 
     summary: pd.DataFrame
     """One row per campaign: variant modelled, held-out customers, Qini coefficient, uplift of the top decile
@@ -47,6 +61,7 @@ class Targeting:
     response_metrics: pd.DataFrame
     qini: pd.DataFrame
     audience: pd.DataFrame
+    deciles: pd.DataFrame
 
 
 def strongest_variant(exposed: pd.DataFrame) -> str | None:
@@ -61,7 +76,7 @@ def target_campaigns(exposures: pd.DataFrame, customers: pd.DataFrame, settings:
     ``exposures`` has one row per exposure with ``TARGETING_FEATURES``, campaign_id, variant, is_control and
     converted; ``customers`` the same features for every customer today, with customer_id.
     """
-    summary, metrics, curves, audiences = [], [], [], []
+    summary, metrics, curves, audiences, deciles = [], [], [], [], []
     today = customers[list(TARGETING_FEATURES)]
     for campaign, exposed in exposures.groupby("campaign_id", sort=True):
         variant = strongest_variant(exposed)
@@ -101,11 +116,14 @@ def target_campaigns(exposures: pd.DataFrame, customers: pd.DataFrame, settings:
         predicted = uplift.model.uplift(today)
         audience = top_decile(customers["customer_id"].to_numpy(), predicted, settings.top_share)
         audiences.append(audience.assign(campaign_id=campaign, variant=variant))
+        decided = uplift_deciles(customers["customer_id"].to_numpy(), predicted)
+        deciles.append(decided.assign(campaign_id=campaign, variant=variant))
     return Targeting(
         pd.DataFrame(summary, columns=None if summary else ["campaign_id", "variant", "status"]),
         _frames(metrics, ["model", "customers", "conversion_rate", "roc_auc", "pr_auc", "campaign_id"]),
         _frames(curves, ["share_targeted", "incremental_conversions", "random", "campaign_id", "variant"]),
         _frames(audiences, ["rank", "customer_id", "uplift", "campaign_id", "variant"]),
+        _frames(deciles, ["customer_id", "uplift", "uplift_decile", "campaign_id", "variant"]),
     )
 
 

@@ -300,3 +300,12 @@ def top_decile(customer_ids: np.ndarray, uplift: np.ndarray, share: float = 0.1)
     count = min(max(math.ceil(round(share * len(ids), 9)), 1), len(ids))
     chosen = np.argsort(-scores, kind="stable")[:count]
     return pd.DataFrame({"rank": np.arange(1, count + 1), "customer_id": ids[chosen], "uplift": scores[chosen]})
+
+
+def uplift_deciles(customer_ids: np.ndarray, uplift: np.ndarray) -> pd.DataFrame:
+    """Every customer with their predicted uplift and its decile among them all (1 = the highest tenth),
+    highest first; ties keep the input order."""
+    ids, scores = np.asarray(customer_ids), np.asarray(uplift, dtype=np.float64)
+    order = np.argsort(-scores, kind="stable")
+    decile = np.arange(len(ids)) * 10 // max(len(ids), 1) + 1
+    return pd.DataFrame({"customer_id": ids[order], "uplift": scores[order], "uplift_decile": decile})

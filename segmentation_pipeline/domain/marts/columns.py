@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from segmentation_pipeline.domain.campaigns.targeting import UPLIFT_AUDIENCE_COLUMNS as UPLIFT_AUDIENCE
+from segmentation_pipeline.domain.campaigns.targeting import UPLIFT_DECILE_COLUMNS as UPLIFT_DECILE
 
 
 class Column(NamedTuple):
@@ -181,10 +181,10 @@ AUDIENCE_COLUMNS = {
 """Columns of every audience CSV."""
 UPLIFT_AUDIENCE_COLUMNS = {
     **AUDIENCE_COLUMNS,
-    "campaign_id": Column("VARCHAR", UPLIFT_AUDIENCE["campaign_id"]),
-    "variant": Column("VARCHAR", UPLIFT_AUDIENCE["variant"]),
-    "uplift": Column("DOUBLE", UPLIFT_AUDIENCE["uplift"]),
-    "uplift_decile": Column("BIGINT", "Decile of predicted uplift among all customers with an order, 1 = highest."),
+    "campaign_id": Column("VARCHAR", UPLIFT_DECILE["campaign_id"]),
+    "variant": Column("VARCHAR", UPLIFT_DECILE["variant"]),
+    "uplift": Column("DOUBLE", UPLIFT_DECILE["uplift"]),
+    "uplift_decile": Column("BIGINT", UPLIFT_DECILE["uplift_decile"]),
 }
 """Columns of the uplift-decile audience CSVs."""
 

@@ -9,3 +9,6 @@ CREATE TABLE IF NOT EXISTS campaigns.runs (
 CREATE TABLE IF NOT EXISTS campaigns.uplift_audience (
     rank BIGINT, customer_id VARCHAR, uplift DOUBLE, campaign_id VARCHAR, variant VARCHAR
 );
+CREATE TABLE IF NOT EXISTS campaigns.uplift_deciles (
+    customer_id VARCHAR, uplift DOUBLE, uplift_decile BIGINT, campaign_id VARCHAR, variant VARCHAR
+);

@@ -1,18 +1,16 @@
 -- Every customer's marketing audiences, one row per audience and member, with the customer's scores from
 -- `marts.customers`: their segment (`segment/<segment>`), their churn band (`churn_band/<band>`) and, per
--- campaign, their decile of predicted uplift among all customers who have ordered
--- (`uplift_decile/<campaign>_d<NN>`, 1 = highest). `campaigns.uplift_audience` holds each campaign's top share
--- of customers only (10% by default), so only the deciles it covers appear. `audience_no` numbers the audiences.
+-- campaign, their decile of predicted uplift among today's customers (`campaigns.uplift_deciles`,
+-- `uplift_decile/<campaign>_d<NN>`, 1 = highest). `audience_no` numbers the audiences.
 CREATE OR REPLACE TEMP TABLE audience_members AS
 WITH scores AS (
     SELECT customer_id, segment, churn_band, churn_probability, clv, net_clv, expected_return_rate, next_best_action
     FROM marts.customers
 ), uplift AS (
-    SELECT u.campaign_id, u.variant, u.customer_id, u.uplift,
-           LEAST(CAST(FLOOR((u.rank - 1) * 10.0 / n.customers) AS BIGINT) + 1, 10) AS uplift_decile
-    FROM campaigns.uplift_audience AS u
-    CROSS JOIN (SELECT COUNT(*) AS customers FROM marts.customers) AS n
-    WHERE n.customers > 0
+    SELECT CAST(campaign_id AS VARCHAR) AS campaign_id, CAST(variant AS VARCHAR) AS variant,
+           CAST(customer_id AS VARCHAR) AS customer_id, CAST(uplift AS DOUBLE) AS uplift,
+           CAST(uplift_decile AS BIGINT) AS uplift_decile
+    FROM campaigns.uplift_deciles
 ), members AS (
     SELECT 'segment' AS kind, TRIM(REGEXP_REPLACE(LOWER(segment), '[^a-z0-9]+', '_', 'g'), '_') AS audience,
            customer_id, segment, churn_band, churn_probability, clv, net_clv, expected_return_rate, next_best_action,

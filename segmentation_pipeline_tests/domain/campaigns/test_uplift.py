@@ -13,6 +13,7 @@ from segmentation_pipeline.domain.campaigns.uplift import (
     qini_coefficient,
     qini_curve,
     top_decile,
+    uplift_deciles,
 )
 
 
@@ -206,3 +207,13 @@ def test_top_decile_is_the_highest_uplift_tenth_rounded_up():
     top_half = top_decile(np.arange(200), tied, share=0.5)["customer_id"].to_numpy()
     np.testing.assert_array_equal(top_half, np.r_[np.flatnonzero(tied == 0.3), np.flatnonzero(tied == 0.2)])
     assert top_decile(np.arange(5), np.array([0.1, 0.3, 0.3, 0.0, 0.2]), share=0.01)["customer_id"].tolist() == [1]
+
+
+def test_every_customer_gets_the_decile_of_their_predicted_uplift():
+    ids = np.array([f"c{i}" for i in range(25)])
+    uplift = np.random.default_rng(3).normal(size=25)
+    deciles = uplift_deciles(ids, uplift)
+    assert sorted(deciles["customer_id"]) == sorted(ids)
+    assert deciles["uplift"].is_monotonic_decreasing and deciles["uplift_decile"].is_monotonic_increasing
+    assert deciles["uplift_decile"].value_counts().sort_index().tolist() == [3, 2, 3, 2, 3, 2, 3, 2, 3, 2]
+    assert deciles.iloc[0]["customer_id"] == ids[np.argmax(uplift)]
