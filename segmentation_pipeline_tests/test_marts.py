@@ -165,12 +165,15 @@ def test_every_segment_and_churn_band_has_an_audience_of_exactly_its_customers(s
     }
 
 
-def test_uplift_deciles_are_exported_per_campaign_and_audiences_that_no_longer_exist_are_removed(shop_run, tmp_path):
+def test_the_next_sends_uplift_deciles_are_exported_and_audiences_that_no_longer_exist_are_removed(shop_run, tmp_path):
     folder = copy_of(shop_run[0], tmp_path / "copy")
     with open_warehouse(folder) as con:
         ids = [row[0] for row in con.sql("SELECT customer_id FROM marts.customers ORDER BY 1").fetchall()]
         uplift = np.linspace(0.3, -0.1, len(ids))  # customers in id order, highest predicted uplift first
-        planted = uplift_deciles(np.array(ids), uplift).assign(campaign_id="CMP099", variant="bundle")
+        [(latest,)] = con.sql("SELECT arg_max(campaign_id, sent_ts) FROM staging.campaign_exposures").fetchall()
+        earlier = uplift_deciles(np.array(ids), uplift).assign(campaign_id="an earlier campaign", variant="bundle")
+        planted = uplift_deciles(np.array(ids), uplift).assign(campaign_id=latest, variant="bundle")
+        planted = pd.concat([planted, earlier])
         con.register("planted", planted)
         con.execute("CREATE OR REPLACE TABLE campaigns.uplift_deciles AS FROM planted").fetchall()
     stale = folder / "exports" / "audiences" / "segment" / "a_segment_that_is_gone.csv"
@@ -180,11 +183,11 @@ def test_uplift_deciles_are_exported_per_campaign_and_audiences_that_no_longer_e
 
     assert result.success and not stale.exists()
     deciles = {p.name: pd.read_csv(p) for p in (folder / "exports" / "audiences" / "uplift_decile").glob("*.csv")}
-    assert set(deciles) == {f"CMP099_d{decile:02d}.csv" for decile in range(1, 11)}
-    assert list(deciles["CMP099_d01.csv"].columns) == list(UPLIFT_AUDIENCE_COLUMNS)
+    assert set(deciles) == {f"{latest}_d{decile:02d}.csv" for decile in range(1, 11)}  # the next send's only
+    assert list(deciles[f"{latest}_d01.csv"].columns) == list(UPLIFT_AUDIENCE_COLUMNS)
     exported = pd.concat(deciles.values()).sort_values("uplift", ascending=False)
     assert list(exported["customer_id"]) == ids and exported["uplift_decile"].is_monotonic_increasing
-    first = deciles["CMP099_d01.csv"]
+    first = deciles[f"{latest}_d01.csv"]
     assert len(first) == pytest.approx(len(ids) / 10, abs=1) and set(first["uplift_decile"]) == {1}
 
 

@@ -21,8 +21,9 @@ def audience_exports(warehouse: Warehouse, artifacts: Artifacts) -> dg.Materiali
     """CSV audiences of customers with their scores (segment, churn band and probability, lifetime value gross
     and net, expected return rate, next best action) for marketing automation: one per segment
     (`audiences/segment/<segment>.csv`), per churn band (`audiences/churn_band/<band>.csv`) and per campaign
-    decile of predicted uplift among today's customers (`audiences/uplift_decile/<campaign>_d<NN>.csv`, from
-    `campaigns.uplift_deciles`). Audiences that no longer exist are removed."""
+    decile of predicted uplift among today's customers for the latest campaign sent
+    (`audiences/uplift_decile/<campaign>_d<NN>.csv`, from `campaigns.uplift_deciles`). Audiences that no longer
+    exist are removed."""
     written: dict[str, int] = {}
     with warehouse.get_connection() as con:
         if not con.execute(

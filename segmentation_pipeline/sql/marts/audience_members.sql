@@ -1,7 +1,8 @@
 -- Every customer's marketing audiences, one row per audience and member, with the customer's scores from
--- `marts.customers`: their segment (`segment/<segment>`), their churn band (`churn_band/<band>`) and, per
--- campaign, their decile of predicted uplift among today's customers (`campaigns.uplift_deciles`,
--- `uplift_decile/<campaign>_d<NN>`, 1 = highest). `audience_no` numbers the audiences.
+-- `marts.customers`: their segment (`segment/<segment>`), their churn band (`churn_band/<band>`) and, for the
+-- latest campaign sent (the next send's), their decile of predicted uplift among today's customers
+-- (`campaigns.uplift_deciles`, `uplift_decile/<campaign>_d<NN>`, 1 = highest). `audience_no` numbers the
+-- audiences.
 CREATE OR REPLACE TEMP TABLE audience_members AS
 WITH scores AS (
     SELECT customer_id, segment, churn_band, churn_probability, clv, net_clv, expected_return_rate, next_best_action
@@ -11,6 +12,7 @@ WITH scores AS (
            CAST(customer_id AS VARCHAR) AS customer_id, CAST(uplift AS DOUBLE) AS uplift,
            CAST(uplift_decile AS BIGINT) AS uplift_decile
     FROM campaigns.uplift_deciles
+    WHERE campaign_id = (SELECT arg_max(campaign_id, sent_ts) FROM staging.campaign_exposures)
 ), members AS (
     SELECT 'segment' AS kind, TRIM(REGEXP_REPLACE(LOWER(segment), '[^a-z0-9]+', '_', 'g'), '_') AS audience,
            customer_id, segment, churn_band, churn_probability, clv, net_clv, expected_return_rate, next_best_action,
