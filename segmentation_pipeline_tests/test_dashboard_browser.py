@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from segmentation_pipeline.dashboard import DashboardData, dashboard_html, render_dashboard
+from segmentation_pipeline.dashboard.render import segment_colours
 from segmentation_pipeline_tests.dashboard_fixture import dashboard_data
 
 PAGES = ("overview", "segments", "returns", "value", "campaigns", "cohorts", "transitions", "actions")
@@ -199,3 +200,11 @@ def test_a_frame_without_its_columns_is_refused():
                 title="Shop", as_of="2024-06-30", daily_kpis=dashboard_data().daily_kpis.drop(columns="units")
             )
         )
+
+
+def test_todays_segments_keep_distinct_colours_whatever_earlier_segmentations_were_called():
+    today = ["Dormant", "Frequent Shoppers", "Bargain Hunters", "One-time Buyers", "Serial Returners"]
+    earlier = [f"New ({kind})" for kind in "abcdefgh"] + ["(gone)", "none"]
+    colours = segment_colours(today, today + earlier)
+    assert len({colours[name] for name in today}) == len(today)
+    assert set(colours) == set(today + earlier)

@@ -32,8 +32,9 @@ SEGMENT_PALETTE = (
     "#8cd17d",
     "#d4a6c8",
 )
-"""Colours segments take in alphabetical order of their names, so a segment keeps its colour while the set of
-segments stays the same."""
+"""Colours segments take: today's segments first, in alphabetical order of their names, then any other name
+(a segment of an earlier segmentation, say), so today's segments keep distinct colours while the set stays the
+same."""
 
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 _ASSETS = files("segmentation_pipeline.dashboard")
@@ -66,7 +67,8 @@ def dashboard_payload(data: DashboardData) -> dict:
     """The data the page reads: title, as-of day, segments in display order with their colours, and every frame."""
     tables = {name: table_payload(name, getattr(data, name)) for name in FRAME_COLUMNS}
     segments = segment_order(tables)
-    colours = segment_colours(segments + _column_values(tables["transitions"], "from_segment", "to_segment"))
+    today = _column_values(tables["segments"], "segment")
+    colours = segment_colours(today, segments + _column_values(tables["transitions"], "from_segment", "to_segment"))
     return {"title": data.title, "asOf": data.as_of, "segments": segments, "segmentColors": colours, "tables": tables}
 
 
@@ -88,9 +90,10 @@ def segment_order(tables: dict[str, dict]) -> list[str]:
     return list(dict.fromkeys(largest_first)) + sorted(others)
 
 
-def segment_colours(names: list[str]) -> dict[str, str]:
-    """One colour per segment name, the same in every chart."""
-    return {name: SEGMENT_PALETTE[index % len(SEGMENT_PALETTE)] for index, name in enumerate(sorted(set(names)))}
+def segment_colours(today: list[str], names: list[str]) -> dict[str, str]:
+    """One colour per segment name, the same in every chart: ``today``'s segments take the first colours."""
+    ordered = sorted(set(today)) + sorted(set(names) - set(today))
+    return {name: SEGMENT_PALETTE[index % len(SEGMENT_PALETTE)] for index, name in enumerate(ordered)}
 
 
 def script_safe_json(value) -> str:
