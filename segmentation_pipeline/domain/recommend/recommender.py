@@ -83,7 +83,11 @@ class Recommendations:
     dropped_for_risk: int
 
 
-def _candidates_frame(candidates: Candidates, baskets: Baskets, prices: pd.Series, probability: np.ndarray):
+def _candidates_frame(
+    candidates: Candidates, baskets: Baskets, prices: pd.Series, probability: np.ndarray
+) -> pd.DataFrame:
+    """Every candidate as a row: customer and product (codes and ids), rank, score, similarity share, usual
+    price and the probability of purchase of its rank."""
     rows, ranks = np.nonzero(candidates.products >= 0)
     codes = candidates.products[rows, ranks]
     frame = pd.DataFrame(

@@ -1,4 +1,4 @@
--- The campaign tables a check and the cadence read; the rest are written whole by their asset.
+-- Campaign tables a check and the cadence read (the rest are written whole by their asset); the latest campaign.
 CREATE SCHEMA IF NOT EXISTS campaigns;
 CREATE TABLE IF NOT EXISTS campaigns.sample_ratios (
     campaign_id VARCHAR, variants BIGINT, customers BIGINT, counts VARCHAR, chi2 DOUBLE, p_value DOUBLE
@@ -11,4 +11,10 @@ CREATE TABLE IF NOT EXISTS campaigns.uplift_audience (
 );
 CREATE TABLE IF NOT EXISTS campaigns.uplift_deciles (
     customer_id VARCHAR, uplift DOUBLE, uplift_decile BIGINT, campaign_id VARCHAR, variant VARCHAR
+);
+
+-- latest_campaign(): the campaign sent last, whose offer the next send repeats (its uplift audience and
+-- deciles are the ones marketing acts on).
+CREATE OR REPLACE TEMP MACRO latest_campaign() AS (
+    SELECT arg_max(campaign_id, sent_ts) FROM staging.campaign_exposures
 );

@@ -12,7 +12,7 @@ WITH scores AS (
            CAST(customer_id AS VARCHAR) AS customer_id, CAST(uplift AS DOUBLE) AS uplift,
            CAST(uplift_decile AS BIGINT) AS uplift_decile
     FROM campaigns.uplift_deciles
-    WHERE campaign_id = (SELECT arg_max(campaign_id, sent_ts) FROM staging.campaign_exposures)
+    WHERE campaign_id = latest_campaign()
 ), members AS (
     SELECT 'segment' AS kind, TRIM(REGEXP_REPLACE(LOWER(segment), '[^a-z0-9]+', '_', 'g'), '_') AS audience,
            customer_id, segment, churn_band, churn_probability, clv, net_clv, expected_return_rate, next_best_action,

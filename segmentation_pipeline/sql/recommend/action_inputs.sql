@@ -7,7 +7,7 @@ SELECT
 FROM returns.customer_state AS s
 LEFT JOIN (
     SELECT customer_id, campaign_id FROM campaigns.uplift_audience
-    WHERE campaign_id = (SELECT arg_max(campaign_id, sent_ts) FROM staging.campaign_exposures)
+    WHERE campaign_id = latest_campaign()
 ) AS u USING (customer_id)
 LEFT JOIN (SELECT customer_id, arg_min(product_id, rank) AS top_product FROM recommend.lists GROUP BY 1)
     AS l USING (customer_id)
